@@ -1,0 +1,129 @@
+"""Import speed: posts/second into SQLite beside parsing and rendering alone.
+
+Generates a corpus of varied posts (YAML, TOML, JSON, Pelican and bare files; code,
+lists, tables, links, kramdown attributes), then times, in the same run:
+  1. the content pipeline alone (read, split, normalise, render, sanitise), no database;
+  2. `weeknote import`'s path: the same pipeline plus one transaction per file into SQLite.
+Goal: (2) reaches at least 80% of (1).
+
+    python bench/import_posts.py [--posts 1000] [--keep DIR]
+"""
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask_migrate import upgrade
+
+from blog import create_app
+from blog.content import parse_file
+from blog.extensions import db
+from blog.importer import Importer, collect_paths
+
+WORDS = [
+    "learning", "rust", "python", "model", "data", "week", "notes", "borrow", "checker",
+    "gradient", "descent", "kaggle", "tensor", "compile", "error", "lifetime", "trait",
+    "async", "network", "layer", "feature", "test", "deploy",
+]  # fmt: skip
+
+
+def sentence(rng: random.Random, n: int = 14) -> str:
+    words = [rng.choice(WORDS) for _ in range(n)]
+    return " ".join(words).capitalize() + "."
+
+
+def body(rng: random.Random) -> str:
+    parts = []
+    for section in range(rng.randint(2, 5)):
+        parts.append(f"## Section {section + 1}")
+        parts.append(" ".join(sentence(rng) for _ in range(rng.randint(3, 8))))
+        kind = rng.randrange(5)
+        if kind == 0:
+            parts.append("```python\n" + "\n".join(f"x{i} = compute({i}, 'a')" for i in range(8)) + "\n```")
+        elif kind == 1:
+            parts.append("\n".join(f"* **Item {i}** - {sentence(rng, 8)}" for i in range(5)))
+        elif kind == 2:
+            parts.append("| a | b |\n|---|---|\n" + "\n".join(f"| {i} | {i * i} |" for i in range(5)))
+        elif kind == 3:
+            parts.append(
+                f'See [the docs][ref{section}]{{:target="_blank"}} and [more](https://example.com/{section}).'
+            )
+            parts.append(f"[ref{section}]: https://docs.example.com/{section}")
+        else:
+            parts.append(f'> {sentence(rng)}\n\n<span style="color:#e11d48">{sentence(rng, 5)}</span>')
+    return "\n\n".join(parts) + "\n"
+
+
+def write_corpus(folder: Path, count: int) -> None:
+    rng = random.Random(42)
+    for i in range(count):
+        title = f"Post {i}: {sentence(rng, 5)[:-1]}"
+        tags = rng.sample(WORDS, 3)
+        day = f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        style = i % 5
+        if style == 0:
+            text = f'---\ntitle: "{title}"\ndate: {day}\ntags: [{", ".join(tags)}]\n---\n\n{body(rng)}'
+            name = f"post-{i}.md"
+        elif style == 1:
+            text = f'+++\ntitle = "{title}"\ndate = {day}T08:00:00Z\ntags = {tags!r}\n+++\n\n{body(rng)}'
+            name = f"post-{i}.md".replace("'", '"')
+            text = text.replace("'", '"')
+        elif style == 2:
+            text = f'{{"title": "{title}", "date": "{day}", "categories": "{" ".join(tags)}"}}\n\n{body(rng)}'
+            name = f"post-{i}.markdown"
+        elif style == 3:
+            text = f"Title: {title}\nDate: {day} 10:00\nTags: {', '.join(tags)}\n\n{body(rng)}"
+            name = f"post-{i}.txt"
+        else:
+            text = f"# {title}\n\n{body(rng)}"
+            name = f"{day}-post-{i}.md"
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--posts", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "corpus"
+        folder.mkdir()
+        write_corpus(folder, args.posts)
+        files, _ = collect_paths([folder])
+        zone = ZoneInfo("UTC")
+        for path in files[:20]:  # warm caches (Markdown instances, Pygments lexers)
+            parse_file(path, zone)
+
+        start = time.perf_counter()
+        for path in files:
+            parse_file(path, zone)
+        parse_rate = len(files) / (time.perf_counter() - start)
+
+        app = create_app({"INSTANCE_PATH": str(Path(tmp) / "instance")})
+        with app.app_context():
+            upgrade()
+            importer = Importer(db.session, zone, Path(tmp) / "media")
+            start = time.perf_counter()
+            failed = 0
+            for path in files:
+                result = importer.import_file(path)
+                if result.status == "failed":
+                    failed += 1
+                    db.session.rollback()
+                else:
+                    db.session.commit()
+            import_rate = len(files) / (time.perf_counter() - start)
+            db.engine.dispose()
+
+    print(f"posts:                 {len(files)} ({failed} failed)")
+    print(f"parse + render only:   {parse_rate:8.1f} posts/s")
+    print(f"import into SQLite:    {import_rate:8.1f} posts/s")
+    print(f"import / parse ratio:  {import_rate / parse_rate:8.2f}  (goal: at least 0.80)")
+
+
+if __name__ == "__main__":
+    main()

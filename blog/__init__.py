@@ -1,0 +1,59 @@
+"""Weeknote: a Markdown blog with a weekly digest newsletter."""
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from blog import cli, posts
+from blog.config import Config, TestConfig, finish_config
+from blog.extensions import db, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment (ignored when TESTING), then apply overrides."""
+    config = config or {}
+    app = Flask(
+        __name__,
+        instance_path=str(config.get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_object(TestConfig() if config.get("TESTING") else Config())
+    app.config.update(config)
+    finish_config(app.config, Path(app.instance_path))
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_errorhandlers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+
+
+def register_blueprints(app: Flask) -> None:
+    app.register_blueprint(posts.bp)
+
+
+def register_commands(app: Flask) -> None:
+    cli.init_app(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    app.register_error_handler(404, posts.not_found)
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, connection_record) -> None:
+    """Enforce foreign keys and let readers and the importer share the SQLite file."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

@@ -1,0 +1,111 @@
+"""The content pipeline: a source file in, a post's fields out (no Flask, no database)."""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from blog.content.errors import ContentError
+from blog.content.frontmatter import split_front_matter
+from blog.content.headings import has_h1, remove_title_h1
+from blog.content.metadata import Metadata, normalise_metadata
+from blog.content.preprocess import preprocess_body
+from blog.content.reader import MAX_BYTES, read_source
+from blog.content.render import render_markdown
+from blog.content.sanitize import sanitize_html
+from blog.content.summary import first_paragraph, html_to_text, reading_minutes, split_more
+
+# Part of every content hash: bump it when rendering changes so re-imports re-render.
+PIPELINE_VERSION = "1"
+
+
+@dataclass
+class ParsedPost:
+    title: str
+    slug: str
+    slug_explicit: bool
+    body: str
+    html: str
+    excerpt: str
+    reading_minutes: int
+    draft: bool
+    published_at: datetime
+    updated_at: datetime | None
+    tags: list[str]
+    redirects: list[str]
+    cover_image: str | None
+    cover_file: Path | None
+    extra: dict[str, Any]
+    source_format: str
+    content_hash: str
+    inferred: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def hash_source(raw: bytes) -> str:
+    """The content hash that tells an unchanged file from an edited one."""
+    return hashlib.sha256(PIPELINE_VERSION.encode() + b"\0" + raw).hexdigest()
+
+
+def parse_file(path: Path, zone: tzinfo, max_bytes: int = MAX_BYTES) -> ParsedPost:
+    """Read, split, normalise, render and sanitise one post file."""
+    text, raw = read_source(path, max_bytes)
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return parse_text(text, path, zone, mtime=mtime, content_hash=hash_source(raw))
+
+
+def parse_text(
+    text: str,
+    path: Path,
+    zone: tzinfo,
+    mtime: datetime | None = None,
+    content_hash: str | None = None,
+) -> ParsedPost:
+    """Turn a post's text into its fields; path gives the file-name and folder fallbacks."""
+    front = split_front_matter(text)
+    meta = normalise_metadata(front.metadata, front.body, path, zone, mtime)
+    html, excerpt = render_body(front.body, meta)
+    if not excerpt:
+        raise ContentError("the post has no text: write something below the front matter")
+    return ParsedPost(
+        title=meta.title,
+        slug=meta.slug,
+        slug_explicit=meta.slug_explicit,
+        body=front.body,
+        html=html,
+        excerpt=excerpt,
+        reading_minutes=reading_minutes(html),
+        draft=meta.draft,
+        published_at=meta.published_at,
+        updated_at=meta.updated_at,
+        tags=meta.tags,
+        redirects=meta.redirects,
+        cover_image=meta.cover_image,
+        cover_file=meta.cover_file,
+        extra=meta.extra,
+        source_format=front.format,
+        content_hash=content_hash or hash_source(text.encode()),
+        inferred=meta.inferred,
+        warnings=meta.warnings + [],
+    )
+
+
+def render_body(body: str, meta: Metadata) -> tuple[str, str]:
+    """Render the body to safe HTML and settle the excerpt (recording where it came from)."""
+    prepared = preprocess_body(remove_title_h1(body, meta.title))
+    meta.warnings.extend(prepared.warnings)
+    html = render_markdown_safely(prepared.text)
+    excerpt = meta.excerpt
+    if excerpt is None and (before := split_more(prepared.text)) is not None:
+        excerpt = html_to_text(render_markdown_safely(before))
+        meta.inferred["excerpt"] = "<!--more-->"
+    if not excerpt:
+        excerpt = first_paragraph(html) or html_to_text(html)[:300]
+        meta.inferred["excerpt"] = "first paragraph"
+    return html, excerpt
+
+
+def render_markdown_safely(text: str) -> str:
+    """Markdown to sanitised HTML; a remaining `# H1` is shifted below the page's title."""
+    return sanitize_html(render_markdown(text, shift_headings=has_h1(text)))

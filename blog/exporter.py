@@ -1,0 +1,38 @@
+"""Write posts back out as Markdown files with normalised YAML front matter."""
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from blog.models import Post
+
+
+def build_front_matter(post: Post) -> dict:
+    """The normalised metadata of a post; importing it gives the same post back."""
+    data: dict = {"title": post.title, "slug": post.slug, "date": post.published_at.isoformat()}
+    if post.updated_at:
+        data["updated"] = post.updated_at.isoformat()
+    if post.draft:
+        data["draft"] = True
+    if post.tags:
+        data["tags"] = [tag.name for tag in post.tags]
+    data["excerpt"] = post.excerpt
+    if post.cover_image:
+        data["image"] = post.cover_image.removeprefix("/media/")
+    if post.redirects:
+        data["aliases"] = [redirect.old_path for redirect in post.redirects]
+    data.update({key: value for key, value in post.extra.items() if key.lower() not in data})
+    return data
+
+
+def export_post(post: Post, folder: Path, media_folder: Path) -> Path:
+    """Write one post as folder/<slug>.md, with its cover image copied beside it."""
+    front = yaml.safe_dump(build_front_matter(post), sort_keys=False, allow_unicode=True)
+    target = folder / f"{post.slug}.md"
+    target.write_text(f"---\n{front}---\n\n{post.body}", encoding="utf-8")
+    if post.cover_image and post.cover_image.startswith("/media/"):
+        source = media_folder / post.cover_image.removeprefix("/media/")
+        if source.is_file():
+            shutil.copyfile(source, folder / source.name)
+    return target

@@ -1,0 +1,246 @@
+"""Store parsed posts in the database: create, update or leave alone, one file at a time."""
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from blog.content import ContentError, ParsedPost, parse_file
+from blog.content.pipeline import hash_source
+from blog.content.reader import MAX_BYTES
+from blog.content.slugs import slugify
+from blog.models import Post, PostTag, Redirect, Tag
+
+POST_SUFFIXES = {".md", ".markdown", ".mdx", ".txt"}
+LOCATION = {"source_path", "content_hash"}  # where a post came from, not what it says
+
+
+@dataclass
+class ImportResult:
+    """What happened to one file; serialised as one entry of `weeknote import --json`."""
+
+    path: str
+    status: str = "failed"  # imported, updated, unchanged or failed
+    slug: str | None = None
+    title: str | None = None
+    published_at: datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    draft: bool | None = None
+    inferred: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def as_json(self) -> dict:
+        data = dict(self.__dict__)
+        data["published_at"] = self.published_at.isoformat() if self.published_at else None
+        return data
+
+
+def collect_paths(paths: list[Path]) -> tuple[list[Path], list[ImportResult]]:
+    """Expand folders (recursively) into post files; report paths that do not exist."""
+    files: list[Path] = []
+    missing: list[ImportResult] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    found
+                    for found in path.rglob("*")
+                    if found.is_file()
+                    and found.suffix.lower() in POST_SUFFIXES
+                    and not any(part.startswith(".") for part in found.relative_to(path).parts)
+                )
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(ImportResult(str(path), error="no such file or folder"))
+    return list(dict.fromkeys(files)), missing
+
+
+class Importer:
+    """Imports files into a session; the caller commits or rolls back after each file."""
+
+    def __init__(self, session: Session, zone: tzinfo, media_folder: Path, dry_run: bool = False):
+        self.session = session
+        self.zone = zone
+        self.media_folder = media_folder
+        self.dry_run = dry_run
+        self.max_bytes = MAX_BYTES
+        self.written: dict[str, str] = {}  # slug -> source path, for posts written this run
+        # Two queries up front instead of two per file: most files of a first import are new.
+        # A slug freed during the run stays reserved until the next run (its redirect lives on).
+        self.known_paths = set(session.scalars(select(Post.source_path).where(Post.source_path.is_not(None))))
+        self.slug_owners = {slug: post_id for slug, post_id in session.execute(select(Post.slug, Post.id))}
+        # Ids of tags that existed before the current file (so a rolled-back file cannot stale them).
+        self.tag_ids: dict[str, int] = {}
+
+    def import_file(self, path: Path) -> ImportResult:
+        """Parse one file and create, update or skip its post (flushed, not committed)."""
+        source_path = str(path.resolve())
+        result = ImportResult(str(path))
+        try:
+            existing = None
+            if source_path in self.known_paths:
+                existing = self.session.scalar(select(Post).where(Post.source_path == source_path))
+            if existing and existing.content_hash == self._quick_hash(path):
+                self.written[existing.slug] = source_path
+                result.status, result.slug, result.title = "unchanged", existing.slug, existing.title
+                result.published_at, result.draft = existing.published_at, existing.draft
+                result.tags = [tag.name for tag in existing.tags]
+                return result
+            parsed = parse_file(path, self.zone, self.max_bytes)
+        except ContentError as error:
+            result.error = str(error)
+            return result
+        except OSError as error:
+            result.error = f"cannot read the file: {error.strerror or error}"
+            return result
+        result.inferred, result.warnings = parsed.inferred, parsed.warnings
+        post = existing or self._claim_by_slug(parsed)
+        parsed.slug = self._unique_slug(parsed.slug, post, source_path, result.warnings)
+        fields = self._fields(parsed, source_path)
+        if post is None:
+            self._insert(fields, parsed)
+            status = "imported"
+        else:
+            if parsed.inferred.get("published_at") == "file modified time":
+                fields["published_at"] = post.published_at  # an edit does not re-date the post
+            status = "unchanged" if self._same(post, fields, parsed) else "updated"
+            with self.session.no_autoflush:
+                self._update(post, fields, parsed, status)
+            self.session.flush()
+        self.written[parsed.slug] = source_path
+        result.status, result.slug, result.title = status, fields["slug"], fields["title"]
+        result.published_at, result.draft, result.tags = fields["published_at"], fields["draft"], parsed.tags
+        return result
+
+    def _quick_hash(self, path: Path) -> str | None:
+        if path.stat().st_size > self.max_bytes:
+            return None
+        return hash_source(path.read_bytes())
+
+    def _claim_by_slug(self, parsed: ParsedPost) -> Post | None:
+        """An explicit `slug:` names its post, unless another file of this run wrote it."""
+        if not parsed.slug_explicit or parsed.slug in self.written:
+            return None
+        return self.session.scalar(select(Post).where(Post.slug == parsed.slug))
+
+    def _fields(self, parsed: ParsedPost, source_path: str) -> dict:
+        """The post's column values; a cover file is copied into the media store."""
+        return {
+            "slug": parsed.slug,
+            "title": parsed.title,
+            "body": parsed.body,
+            "html": parsed.html,
+            "excerpt": parsed.excerpt,
+            "reading_minutes": parsed.reading_minutes,
+            "draft": parsed.draft,
+            "published_at": parsed.published_at,
+            "updated_at": parsed.updated_at,
+            "extra": parsed.extra,
+            "cover_image": self._store_cover(parsed),
+            "source_path": source_path,
+            "content_hash": parsed.content_hash,
+        }
+
+    @staticmethod
+    def _same(post: Post, fields: dict, parsed: ParsedPost) -> bool:
+        """Whether the stored post already says what the file says (its location aside)."""
+        return (
+            all(getattr(post, name) == value for name, value in fields.items() if name not in LOCATION)
+            and [tag.name for tag in post.tags] == parsed.tags
+            and set(parsed.redirects) <= {redirect.old_path for redirect in post.redirects}
+        )
+
+    def _insert(self, fields: dict, parsed: ParsedPost) -> None:
+        """Insert a new post with Core statements: a first import is mostly new posts."""
+        post_id = self.session.execute(
+            insert(Post.__table__).values(fields).returning(Post.__table__.c.id)
+        ).scalar_one()
+        links = [
+            {"post_id": post_id, "tag_id": tag_id, "position": position}
+            for position, tag_id in enumerate(self._tag_ids(parsed.tags))
+        ]
+        if links:
+            self.session.execute(insert(PostTag.__table__), links)
+        paths = self._free_redirects(parsed.redirects, fields["slug"], set(), parsed.warnings)
+        if paths:
+            rows = [{"old_path": path, "post_id": post_id} for path in paths]
+            self.session.execute(insert(Redirect.__table__), rows)
+
+    def _update(self, post: Post, fields: dict, parsed: ParsedPost, status: str) -> None:
+        if status == "unchanged":
+            post.source_path, post.content_hash = fields["source_path"], fields["content_hash"]
+            return
+        old_slug = post.slug
+        for name, value in fields.items():
+            setattr(post, name, value)
+        current = {link.tag_id: link for link in post.post_tags}
+        post.post_tags = [
+            current.get(tag_id) or PostTag(tag_id=tag_id) for tag_id in self._tag_ids(parsed.tags)
+        ]
+        wanted = parsed.redirects + ([f"/posts/{old_slug}/"] if old_slug != post.slug else [])
+        present = {redirect.old_path for redirect in post.redirects}
+        for path in self._free_redirects(wanted, post.slug, present, parsed.warnings):
+            post.redirects.append(Redirect(old_path=path))
+
+    def _unique_slug(self, wanted: str, post: Post | None, source_path: str, warnings: list[str]) -> str:
+        slug, number = wanted, 1
+        while True:
+            owner = self.slug_owners.get(slug)
+            written_by = self.written.get(slug)
+            taken_here = written_by is not None and written_by != source_path
+            if (owner is None or (post is not None and owner == post.id)) and not taken_here:
+                break
+            number += 1
+            slug = f"{wanted}-{number}"
+        if slug != wanted:
+            holder = self.written.get(wanted) or "an existing post"
+            warnings.append(f"slug '{wanted}' is taken by {holder}; this post is at '{slug}'")
+        return slug
+
+    def _tag_ids(self, names: list[str]) -> list[int]:
+        """Ids of the named tags in the author's order, creating tags that do not exist yet."""
+        slugs = [slugify(name) for name in names]
+        if missing := [slug for slug in slugs if slug not in self.tag_ids]:
+            found = self.session.execute(select(Tag.slug, Tag.id).where(Tag.slug.in_(missing)))
+            self.tag_ids.update({slug: tag_id for slug, tag_id in found})
+        ids = []
+        for name, slug in zip(names, slugs, strict=True):
+            if (tag_id := self.tag_ids.get(slug)) is None:
+                statement = insert(Tag.__table__).values(slug=slug, name=name).returning(Tag.__table__.c.id)
+                tag_id = self.session.execute(statement).scalar_one()
+            ids.append(tag_id)
+        return ids
+
+    def _free_redirects(self, paths: list[str], slug: str, present: set[str], warnings: list) -> list[str]:
+        """The old paths not yet stored for this post, skipping any another post already has."""
+        own = f"/posts/{slug}"
+        wanted = [path for path in dict.fromkeys(paths) if path not in present and path.rstrip("/") != own]
+        if not wanted:
+            return []
+        taken = set(self.session.scalars(select(Redirect.old_path).where(Redirect.old_path.in_(wanted))))
+        for path in taken:
+            warnings.append(f"old path {path} already redirects to another post; skipped")
+        return [path for path in wanted if path not in taken]
+
+    def _store_cover(self, parsed: ParsedPost) -> str | None:
+        """Copy a cover file beside the post into the media store; URLs are kept as they are."""
+        if parsed.cover_file is None:
+            return parsed.cover_image
+        data = parsed.cover_file.read_bytes()
+        prefix = hashlib.sha256(data).hexdigest()[:16] + "-"
+        name = parsed.cover_file.name
+        if not name.startswith(prefix):  # an exported cover already carries its hash
+            name = prefix + name
+        if not self.dry_run:
+            self.media_folder.mkdir(parents=True, exist_ok=True)
+            target = self.media_folder / name
+            if not target.exists():
+                shutil.copyfile(parsed.cover_file, target)
+        return f"/media/{name}"

@@ -1,0 +1,101 @@
+"""Database models: posts, their tags and the old paths that redirect to them."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, TypeDecorator
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.ext.orderinglist import ordering_list
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from blog.extensions import db
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Post(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    reading_minutes: Mapped[int] = mapped_column(default=1)
+    draft: Mapped[bool] = mapped_column(default=False, index=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cover_image: Mapped[str | None] = mapped_column(String(1000))
+    source_path: Mapped[str | None] = mapped_column(String(1000), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    post_tags: Mapped[list["PostTag"]] = relationship(
+        back_populates="post",
+        order_by="PostTag.position",
+        collection_class=ordering_list("position"),
+        cascade="all, delete-orphan",
+    )
+    tags: AssociationProxy[list["Tag"]] = association_proxy(
+        "post_tags", "tag", creator=lambda tag: PostTag(tag=tag)
+    )
+    redirects: Mapped[list["Redirect"]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="Redirect.old_path"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Post {self.slug}>"
+
+
+class Tag(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.name}>"
+
+
+class PostTag(db.Model):
+    """A post's tag, in the order the author wrote them."""
+
+    __tablename__ = "post_tag"
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    post: Mapped[Post] = relationship(back_populates="post_tags")
+    tag: Mapped[Tag] = relationship(lazy="joined")
+
+
+class Redirect(db.Model):
+    """An old URL path (from aliases, redirect_from or permalink) that answers 301."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_path: Mapped[str] = mapped_column(String(1000), unique=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"), index=True)
+
+    post: Mapped[Post] = relationship(back_populates="redirects")

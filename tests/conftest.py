@@ -1,0 +1,107 @@
+"""Fixtures: an app on a real database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from blog import create_app
+from blog.config import normalise_database_url
+from blog.extensions import db
+
+CONTENT = Path(__file__).parent / "content"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def make_app(instance: Path, database_url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+    }
+    return create_app(config | overrides)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.db"
+    app = make_app(folder / "instance", f"sqlite:///{path}")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> str:
+    """The PostgreSQL test database, emptied and migrated once per run."""
+    url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("postgresql_url")
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_app(tmp_path / "instance", database_url)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            upgrade()  # no-op after the first test; then start from empty tables
+            tables = ", ".join(table.name for table in db.metadata.sorted_tables)
+            db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def shapes(tmp_path) -> Path:
+    """A copy of the five post shapes (Gatsby, Jekyll, Next.js, plain, description)."""
+    target = tmp_path / "shapes"
+    shutil.copytree(CONTENT / "shapes", target)
+    return target
+
+
+@pytest.fixture
+def write_post(tmp_path):
+    """Write a post file under tmp_path/posts and return its path."""
+
+    def write(name: str, text: str | bytes) -> Path:
+        path = tmp_path / "posts" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
