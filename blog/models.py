@@ -1,8 +1,8 @@
 """Database models: posts, their tags and the old paths that redirect to them."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, Time, TypeDecorator, UniqueConstraint
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -99,3 +99,40 @@ class Redirect(db.Model):
     post_id: Mapped[int] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"), index=True)
 
     post: Mapped[Post] = relationship(back_populates="redirects")
+
+
+class Schedule(db.Model):
+    """When the weekly digest goes out, in the author's zone; next_run_at is its UTC instant."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    weekday: Mapped[int] = mapped_column()  # 0 is Monday
+    local_time: Mapped[time] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    min_posts: Mapped[int] = mapped_column(default=1)
+    hold_for_review: Mapped[bool] = mapped_column(default=False)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Digest(db.Model):
+    """One issue of the newsletter, frozen at creation: what the preview shows is what is sent."""
+
+    __table_args__ = (UniqueConstraint("schedule_id", "scheduled_for"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedule.id", ondelete="SET NULL"))
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    # skipped, held, sending, sent or cancelled
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    post_ids: Mapped[list] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    schedule: Mapped[Schedule | None] = relationship()
