@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, time
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, Time, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, Time, TypeDecorator, UniqueConstraint
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -133,6 +133,35 @@ class Digest(db.Model):
     html: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a worker last finished a batch: the dispatcher restarts a digest that stalls.
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     schedule: Mapped[Schedule | None] = relationship()
+
+
+class Delivery(db.Model):
+    """One digest to one subscriber: claimed by a worker, then sent, failed or skipped, once."""
+
+    __table_args__ = (
+        UniqueConstraint("digest_id", "subscriber_id"),
+        Index("ix_delivery_digest_status", "digest_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digest.id", ondelete="CASCADE"))
+    # SET NULL: erasing a person keeps the digest's counts but not who they were.
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber.id", ondelete="SET NULL"))
+    # pending, claimed, sent, failed or skipped
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    digest: Mapped[Digest] = relationship()
+    subscriber: Mapped["Subscriber | None"] = relationship()

@@ -1,0 +1,214 @@
+"""`weeknote digest ...`: schedule, preview, test, send, watch and retry the weekly digest."""
+
+import sys
+import time
+import webbrowser
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+from dateutil import parser as date_parser
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from blog import jobs
+from blog.extensions import db
+from blog.models import Digest, Schedule, Subscriber, SubscriberStatus
+from blog.newsletter import delivery, digests
+from blog.newsletter.schedule import WEEKDAYS, parse_local_time, parse_weekday
+from blog.newsletter.sending import composer_from_app, mailer_for, send_next_batch
+from blog.newsletter.transport import SendError, transport_from_config
+
+digest_cli = AppGroup("digest", help="Schedule, preview and send the weekly digest.")
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _describe_run(moment: datetime | None, zone_name: str) -> str:
+    if moment is None:
+        return "not scheduled"
+    local = moment.astimezone(ZoneInfo(zone_name))
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} {zone_name} ({moment:%H:%M} UTC)"
+
+
+@digest_cli.command("schedule")
+@click.option("--weekday", help="mon, tue, wed, thu, fri, sat or sun.")
+@click.option("--time", "local_time", help="Local time, HH:MM.")
+@click.option("--tz", "timezone", help="IANA time zone (default: TIMEZONE).")
+@click.option("--min-posts", type=click.IntRange(min=0), help="Skip weeks with fewer posts (default 1).")
+@click.option("--hold/--auto", default=None, help="Hold each digest for review, or send it (default).")
+@click.option("--disable", is_flag=True, help="Stop sending digests.")
+def schedule_command(weekday, local_time, timezone, min_posts, hold, disable) -> None:
+    """Show the schedule, or set it: --weekday mon --time 08:00 --tz Europe/Berlin."""
+    current = db.session.scalar(select(Schedule).order_by(Schedule.id))
+    if not any(value is not None for value in (weekday, local_time, timezone, min_posts, hold)) and not disable:
+        if current is None:
+            click.echo("No schedule yet. Set one: weeknote digest schedule --weekday mon --time 08:00")
+        else:
+            _print_schedule(current)
+        return
+    if current is None and (weekday is None or local_time is None):
+        raise click.UsageError("the first schedule needs --weekday and --time")
+    try:
+        day = parse_weekday(weekday) if weekday is not None else current.weekday
+        at = parse_local_time(local_time) if local_time is not None else current.local_time
+        zone_name = timezone or (current.timezone if current else current_app.config["TIMEZONE"])
+        ZoneInfo(zone_name)
+    except (ValueError, ZoneInfoNotFoundError) as error:
+        raise click.BadParameter(str(error) if isinstance(error, ValueError) else f"unknown zone {timezone!r}")
+    schedule = digests.save_schedule(
+        db.session,
+        weekday=day,
+        local_time=at,
+        timezone=zone_name,
+        min_posts=min_posts if min_posts is not None else (current.min_posts if current else 1),
+        hold_for_review=hold if hold is not None else (current.hold_for_review if current else False),
+        enabled=not disable,
+        now=datetime.now(UTC),
+    )
+    db.session.commit()
+    _print_schedule(schedule)
+
+
+def _print_schedule(schedule: Schedule) -> None:
+    mode = "held for review" if schedule.hold_for_review else "sent automatically"
+    click.echo(
+        f"Every {WEEKDAYS[schedule.weekday]} at {schedule.local_time:%H:%M} {schedule.timezone}, {mode}; "
+        f"weeks with fewer than {schedule.min_posts} posts are skipped."
+    )
+    state = _describe_run(schedule.next_run_at, schedule.timezone) if schedule.enabled else "disabled"
+    click.echo(f"Next digest: {state}")
+
+
+def _parse_at(value: str | None) -> datetime:
+    """--at in the site's zone (naive) or as written; default: the next scheduled run, else now."""
+    if value:
+        try:
+            moment = date_parser.parse(value)
+        except (ValueError, OverflowError):
+            raise click.BadParameter(f"{value!r} is not a date and time, e.g. '2026-11-23 08:00'") from None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=_zone())).astimezone(UTC)
+    schedule = db.session.scalar(select(Schedule).where(Schedule.enabled.is_(True)).order_by(Schedule.id))
+    return schedule.next_run_at if schedule and schedule.next_run_at else datetime.now(UTC)
+
+
+def _preview(at: datetime):
+    composer = composer_from_app()
+    start, end = digests.period_for(db.session, composer, at)
+    web_url = f"{composer.site.url.rstrip('/')}/digests/"
+    return digests.compose_for(db.session, composer, start, end, web_url)
+
+
+@digest_cli.command("preview")
+@click.option("--at", help="Preview the digest of this moment (default: the next scheduled run).")
+@click.option("--html", "part", flag_value="html", help="Show the HTML part.")
+@click.option("--text", "part", flag_value="text", default=True, help="Show the text part (default).")
+@click.option("--open", "open_file", is_flag=True, help="Write the HTML to a file and open it in a browser.")
+def preview_command(at: str | None, part: str, open_file: bool) -> None:
+    """Show exactly what the next digest would send (only the unsubscribe link differs)."""
+    when = _parse_at(at)
+    posts, composed = _preview(when)
+    active = db.session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE))
+    click.echo(f"Subject: {composed.subject}", err=True)
+    click.echo(f"For: {_describe_run(when, current_app.config['TIMEZONE'])}; {len(posts)} posts; "
+               f"{active} active subscribers", err=True)
+    if open_file:
+        path = Path(current_app.instance_path) / "digest-preview.html"
+        path.write_text(composed.html, encoding="utf-8")
+        click.echo(f"Wrote {path}", err=True)
+        webbrowser.open(path.as_uri())
+        return
+    click.echo(composed.html if part == "html" else composed.text)
+
+
+@digest_cli.command("test")
+@click.option("--to", "address", required=True, help="Where to send the test message.")
+@click.option("--at", help="Compose the digest of this moment (default: the next scheduled run).")
+def test_command(address: str, at: str | None) -> None:
+    """Send the preview to one address, without recording a delivery."""
+    posts, composed = _preview(_parse_at(at))
+    preview = Digest(id=0, subject=f"[Test] {composed.subject}", html=composed.html, text=composed.text)
+    stand_in = Subscriber(email=address, token_secret="test")
+    mailer = mailer_for(preview, unsubscribe_url=lambda _: f"{current_app.config['SITE_URL'].rstrip('/')}/")
+    try:
+        message = mailer.message_for(0, stand_in)
+        with transport_from_config(current_app.config) as transport:
+            transport.send(message)
+    except (SendError, ValueError) as error:
+        raise click.ClickException(f"the test message was not sent: {error}") from error
+    click.echo(f"Sent a test of '{composed.subject}' ({len(posts)} posts) to {address}")
+
+
+@digest_cli.command("send")
+@click.option("--now", "now_flag", is_flag=True, required=True, help="Send the current period's digest now.")
+def send_command(now_flag: bool) -> None:
+    """Create the digest of the days since the last one and send it to every active subscriber."""
+    digest = digests.create_digest(db.session, composer_from_app(), datetime.now(UTC))
+    if digest is None:  # pragma: no cover - only a schedule can collide
+        raise click.ClickException("a digest for this moment exists already")
+    if digest.status == "skipped":
+        db.session.commit()
+        raise click.ClickException("there are no posts since the last digest: nothing to send")
+    queued = delivery.fan_out(db.session, digest)
+    db.session.commit()
+    click.echo(f"Digest {digest.id}: '{digest.subject}' to {queued} subscribers")
+    if jobs.queue_digest(digest.id):
+        click.echo(f"Queued for the worker; follow it with: weeknote digest status {digest.id}")
+        return
+    while (due := send_next_batch(digest.id)) is not None and due <= datetime.now(UTC):
+        pass
+    _print_counts(db.session.get(Digest, digest.id))
+
+
+def _print_counts(digest: Digest) -> None:
+    numbers = delivery.counts(db.session, digest.id)
+    summary = ", ".join(f"{numbers[status]} {status}" for status in delivery.STATUSES)
+    click.echo(f"Digest {digest.id} ({digest.status}): {summary}")
+
+
+@digest_cli.command("status")
+@click.argument("digest_id", type=int, required=False)
+def status_command(digest_id: int | None) -> None:
+    """Show a digest's deliveries by status (the latest digest by default); live while it sends."""
+    query = select(Digest).order_by(Digest.id.desc())
+    digest = db.session.get(Digest, digest_id) if digest_id else db.session.scalar(query.limit(1))
+    if digest is None:
+        raise click.ClickException(f"no digest {digest_id}" if digest_id else "no digest has been created yet")
+    click.echo(f"Digest {digest.id}: {digest.subject or '(no subject)'}")
+    if digest.status == "sending" and sys.stdout.isatty():
+        _watch(digest)
+    _print_counts(digest)
+
+
+def _watch(digest: Digest) -> None:
+    """A progress bar over the digest's rows until none is pending or claimed (Ctrl-C stops)."""
+    total = sum(delivery.counts(db.session, digest.id).values())
+    with click.progressbar(length=total, label="Sending", show_pos=True) as bar:
+        done = 0
+        while True:
+            numbers = delivery.counts(db.session, digest.id)
+            finished = numbers["sent"] + numbers["failed"] + numbers["skipped"]
+            bar.update(finished - done)
+            done = finished
+            db.session.rollback()  # see the worker's commits on the next read
+            if finished >= total or db.session.get(Digest, digest.id).status != "sending":
+                break
+            time.sleep(0.5)
+
+
+@digest_cli.command("retry-failed")
+@click.argument("digest_id", type=int)
+def retry_failed_command(digest_id: int) -> None:
+    """Send a digest again to the subscribers whose delivery failed (and are still active)."""
+    if db.session.get(Digest, digest_id) is None:
+        raise click.ClickException(f"no digest {digest_id}")
+    count = delivery.retry_failed(db.session, digest_id)
+    click.echo(f"{count} failed deliveries queued again")
+    if count and not jobs.queue_digest(digest_id):
+        while (due := send_next_batch(digest_id)) is not None and due <= datetime.now(UTC):
+            pass
+        _print_counts(db.session.get(Digest, digest_id))

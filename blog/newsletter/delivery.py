@@ -1,0 +1,297 @@
+"""Deliver a digest exactly once to each active subscriber.
+
+Each (digest, subscriber) pair is one Delivery row. A worker claims a batch of rows
+with a conditional UPDATE (SKIP LOCKED on PostgreSQL), sends them over one SMTP
+connection, and commits each row as sent, with its Message-ID, right after the
+server accepts it. A claim older than the claim timeout (longer than a task may
+run) is taken over, so the rows of a killed worker are sent by another. The only
+possible duplicate is a message accepted by the server in the instant between its
+acceptance and its commit.
+
+This module commits: each commit is the record that a message left, and that
+record is what makes a retry skip it.
+"""
+
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, joinedload
+
+from blog.models import Delivery, Digest, Subscriber, SubscriberStatus
+from blog.newsletter.compose import personalise
+from blog.newsletter.message import build_message, list_headers
+from blog.newsletter.transport import SendError, Transport
+
+PENDING, CLAIMED, SENT, FAILED, SKIPPED = "pending", "claimed", "sent", "failed", "skipped"
+STATUSES = (PENDING, CLAIMED, SENT, FAILED, SKIPPED)
+HARD_BOUNCE_LIMIT = 3  # hard bounces before an address is suppressed
+MAX_ATTEMPTS = 8  # temporary failures before a row is given up as failed
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    batch_size: int = 200
+    claim_timeout: timedelta = timedelta(minutes=10)
+    retry_base: float = 30.0  # seconds before the first retry of a 4xx; doubles each time
+    retry_cap: float = 3600.0
+
+    @classmethod
+    def from_config(cls, config) -> "DeliverySettings":
+        return cls(
+            batch_size=int(config["DELIVERY_BATCH_SIZE"]),
+            claim_timeout=timedelta(seconds=float(config["DELIVERY_CLAIM_TIMEOUT"])),
+            retry_base=float(config["DELIVERY_RETRY_BASE"]),
+        )
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential backoff with jitter, so deferred rows do not all return at once."""
+        delay = min(self.retry_cap, self.retry_base * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+
+@dataclass
+class BatchOutcome:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    message_ids: list[str] = field(default_factory=list)
+
+
+class DigestMailer:
+    """Builds each recipient's message from the frozen digest: only To, links and IDs differ."""
+
+    def __init__(
+        self,
+        digest: Digest,
+        sender: Address,
+        list_id: str,
+        unsubscribe_url: Callable[[Subscriber], str],
+        postprocess: Callable[[EmailMessage], EmailMessage] | None = None,
+    ) -> None:
+        self.digest, self.sender, self.list_id = digest, sender, list_id
+        self.unsubscribe_url = unsubscribe_url
+        self.postprocess = postprocess or (lambda message: message)
+
+    def message_id(self, delivery_id: int) -> str:
+        """Stable per delivery, so a rare duplicate carries the same Message-ID as the first."""
+        return f"<digest-{self.digest.id}.{delivery_id}@{self.sender.domain}>"
+
+    def message_for(self, delivery_id: int, subscriber: Subscriber) -> EmailMessage:
+        url = self.unsubscribe_url(subscriber)
+        message = build_message(
+            sender=self.sender,
+            to=subscriber.email,
+            subject=self.digest.subject,
+            text=personalise(self.digest.text, url),
+            html=personalise(self.digest.html, url),
+            headers=list_headers(self.list_id, url),
+        )
+        message.replace_header("Message-ID", self.message_id(delivery_id))
+        return self.postprocess(message)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def fan_out(session: Session, digest: Digest) -> int:
+    """Create a pending row for each active subscriber that has none yet for this digest."""
+    table = Delivery.__table__
+    active = select(literal(digest.id), Subscriber.id, literal(PENDING), literal(0)).where(
+        Subscriber.status == SubscriberStatus.ACTIVE
+    )
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .from_select(["digest_id", "subscriber_id", "status", "attempts"], active)
+        .on_conflict_do_nothing(index_elements=["digest_id", "subscriber_id"])
+    )
+    return session.execute(statement).rowcount
+
+
+def _claimable(digest_id: int, now: datetime, settings: DeliverySettings):
+    due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
+    stale = and_(Delivery.status == CLAIMED, Delivery.claimed_at < now - settings.claim_timeout)
+    return and_(Delivery.digest_id == digest_id, or_(and_(Delivery.status == PENDING, due), stale))
+
+
+def claim_batch(session: Session, digest_id: int, settings: DeliverySettings, now: datetime) -> tuple[str, list[int]]:
+    """Claim up to batch_size due or stale rows for this worker; commit so others see the claim."""
+    token = secrets.token_hex(16)
+    claimable = _claimable(digest_id, now, settings)
+    candidates = select(Delivery.id).where(claimable).order_by(Delivery.id).limit(settings.batch_size)
+    if _dialect(session) == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list(session.scalars(candidates))
+    if ids:
+        # Conditional: a row another worker claimed meanwhile no longer matches (SQLite, too).
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), claimable)
+            .values(status=CLAIMED, claim_token=token, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+    if not ids:
+        return token, []
+    return token, list(session.scalars(select(Delivery.id).where(Delivery.claim_token == token)))
+
+
+def send_batch(
+    session: Session,
+    mailer: DigestMailer,
+    token: str,
+    ids: list[int],
+    transport: Transport,
+    settings: DeliverySettings,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> BatchOutcome:
+    """Send the claimed rows over one open transport; each outcome is committed at once."""
+    outcome = BatchOutcome(claimed=len(ids))
+    rows = session.scalars(
+        select(Delivery).where(Delivery.id.in_(ids)).options(joinedload(Delivery.subscriber)).order_by(Delivery.id)
+    ).all()
+    for index, delivery in enumerate(rows):
+        subscriber = delivery.subscriber
+        if subscriber is None or subscriber.status != SubscriberStatus.ACTIVE:
+            _finish(session, delivery.id, token, status=SKIPPED, error="no longer subscribed")
+            outcome.skipped += 1
+            continue
+        message = mailer.message_for(delivery.id, subscriber)
+        try:
+            transport.send(message)
+        except SendError as error:
+            if not error.temporary:
+                _fail(session, delivery.id, token, subscriber, str(error))
+                outcome.failed += 1
+                continue
+            _defer(session, delivery, token, str(error), settings, now())
+            outcome.deferred += 1
+            if error.code is None:  # the connection is gone: hand back the rest of the batch
+                release(session, [row.id for row in rows[index + 1 :]], token)
+                outcome.deferred += len(rows) - index - 1
+                break
+            continue
+        _finish(session, delivery.id, token, status=SENT, sent_at=now(), message_id=message["Message-ID"])
+        outcome.sent += 1
+        outcome.message_ids.append(message["Message-ID"])
+    return outcome
+
+
+def _finish(session: Session, delivery_id: int, token: str, **values) -> None:
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.claim_token == token)
+        .values(claim_token=None, next_attempt_at=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def _fail(session: Session, delivery_id: int, token: str, subscriber: Subscriber, error: str) -> None:
+    """A permanent (5xx) refusal: the row fails and the address earns a hard bounce."""
+    subscriber.bounce_count += 1
+    if subscriber.bounce_count >= HARD_BOUNCE_LIMIT:
+        subscriber.status = SubscriberStatus.BOUNCED
+    session.flush()
+    _finish(session, delivery_id, token, status=FAILED, error=error)
+
+
+def _defer(
+    session: Session, delivery: Delivery, token: str, error: str, settings: DeliverySettings, now: datetime
+) -> None:
+    """A temporary (4xx or connection) failure: try again after a backoff, or give up."""
+    attempts = delivery.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        _finish(session, delivery.id, token, status=FAILED, attempts=attempts, error=error)
+        return
+    _finish(
+        session,
+        delivery.id,
+        token,
+        status=PENDING,
+        attempts=attempts,
+        error=error,
+        next_attempt_at=now + settings.backoff(attempts),
+    )
+
+
+def release(session: Session, ids: list[int], token: str) -> None:
+    """Hand claimed rows back untouched (the transport failed before they were tried)."""
+    if ids:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.claim_token == token)
+            .values(status=PENDING, claim_token=None, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+
+
+def counts(session: Session, digest_id: int) -> dict[str, int]:
+    """How many of the digest's rows are in each status."""
+    rows = session.execute(
+        select(Delivery.status, func.count()).where(Delivery.digest_id == digest_id).group_by(Delivery.status)
+    )
+    found = dict(rows.all())
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+def next_due(session: Session, digest_id: int, settings: DeliverySettings) -> datetime | None:
+    """When the digest next has a row to send (now for pending/claimed ones), or None when done."""
+    earliest_retry, open_now = session.execute(
+        select(
+            func.min(Delivery.next_attempt_at),
+            func.count().filter(Delivery.next_attempt_at.is_(None)),
+        ).where(Delivery.digest_id == digest_id, Delivery.status.in_((PENDING, CLAIMED)))
+    ).one()
+    if open_now:
+        return datetime.now(UTC)
+    if earliest_retry is None:
+        return None
+    return earliest_retry if earliest_retry.tzinfo else earliest_retry.replace(tzinfo=UTC)
+
+
+def mark_progress(session: Session, digest_id: int, now: datetime) -> None:
+    session.execute(update(Digest).where(Digest.id == digest_id).values(progress_at=now))
+    session.commit()
+
+
+def finish_digest(session: Session, digest_id: int, now: datetime) -> bool:
+    """Mark a sending digest sent once none of its rows is pending or claimed."""
+    still_open = session.scalar(
+        select(func.count()).where(Delivery.digest_id == digest_id, Delivery.status.in_((PENDING, CLAIMED)))
+    )
+    if still_open:
+        return False
+    result = session.execute(
+        update(Digest).where(Digest.id == digest_id, Digest.status == "sending").values(status="sent", sent_at=now)
+    )
+    session.commit()
+    return bool(result.rowcount)
+
+
+def retry_failed(session: Session, digest_id: int) -> int:
+    """Put failed rows of still-active subscribers back in the queue; reopen the digest."""
+    active = select(Subscriber.id).where(Subscriber.status == SubscriberStatus.ACTIVE)
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.digest_id == digest_id, Delivery.status == FAILED, Delivery.subscriber_id.in_(active))
+        .values(status=PENDING, attempts=0, error=None, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        session.execute(
+            update(Digest).where(Digest.id == digest_id, Digest.status == "sent").values(status="sending")
+        )
+    session.commit()
+    return result.rowcount

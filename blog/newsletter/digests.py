@@ -1,0 +1,133 @@
+"""Schedules and digests in the database: save the schedule, create each week's digest once."""
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from blog.models import Digest, Post, PostTag, Schedule
+from blog.newsletter.compose import ComposedDigest, DigestPost, SiteInfo, compose_digest, digest_period
+from blog.newsletter.schedule import next_run_after
+
+
+@dataclass(frozen=True)
+class Composer:
+    """What composing needs from the app: templates, the site, and how to link to it."""
+
+    env: Environment
+    site: SiteInfo
+
+    def post_url(self, post: Post) -> str:
+        return f"{self.site.url.rstrip('/')}/posts/{post.slug}/"
+
+    def web_url(self, digest: Digest) -> str:
+        return f"{self.site.url.rstrip('/')}/digests/{digest.id}/"
+
+
+def save_schedule(
+    session: Session,
+    *,
+    weekday: int,
+    local_time: time,
+    timezone: str,
+    min_posts: int,
+    hold_for_review: bool,
+    enabled: bool,
+    now: datetime,
+) -> Schedule:
+    """Create or change the blog's one schedule and recompute its next run."""
+    zone = ZoneInfo(timezone)
+    if min_posts < 0:
+        raise ValueError("minimum posts cannot be negative")
+    schedule = session.scalar(select(Schedule).order_by(Schedule.id)) or Schedule()
+    schedule.weekday, schedule.local_time, schedule.timezone = weekday, local_time, timezone
+    schedule.min_posts, schedule.hold_for_review, schedule.enabled = min_posts, hold_for_review, enabled
+    schedule.next_run_at = next_run_after(weekday, local_time, zone, now) if enabled else None
+    session.add(schedule)
+    return schedule
+
+
+def claim_due_schedules(session: Session, now: datetime) -> list[Schedule]:
+    """Lock the schedules whose run is due; a second beat skips them (SKIP LOCKED on PostgreSQL)."""
+    query = select(Schedule).where(Schedule.enabled.is_(True), Schedule.next_run_at <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def advance(schedule: Schedule) -> None:
+    """Move the schedule past the run it just made."""
+    zone = ZoneInfo(schedule.timezone)
+    schedule.next_run_at = next_run_after(schedule.weekday, schedule.local_time, zone, schedule.next_run_at)
+
+
+def period_for(session: Session, composer: Composer, scheduled_for: datetime) -> tuple[datetime, datetime]:
+    """The week before scheduled_for, or since the last sent digest when that is later."""
+    previous_end = session.scalar(
+        select(Digest.period_end).where(Digest.status == "sent").order_by(Digest.period_end.desc()).limit(1)
+    )
+    return digest_period(scheduled_for, composer.site.zone, previous_end)
+
+
+def compose_for(
+    session: Session, composer: Composer, start: datetime, end: datetime, web_url: str
+) -> tuple[list[Post], ComposedDigest]:
+    """The posts and composed message of a digest for a period (nothing saved)."""
+    posts = posts_in_period(session, start, end)
+    summaries = [
+        DigestPost(
+            title=post.title,
+            url=composer.post_url(post),
+            published_at=post.published_at,
+            tags=tuple(tag.name for tag in post.tags),
+            excerpt=post.excerpt,
+        )
+        for post in posts
+    ]
+    return posts, compose_digest(composer.env, composer.site, summaries, start, end, web_url)
+
+
+def create_digest(
+    session: Session,
+    composer: Composer,
+    scheduled_for: datetime,
+    schedule: Schedule | None = None,
+) -> Digest | None:
+    """Freeze one digest: its period, posts, subject and bodies. None when it already exists."""
+    start, end = period_for(session, composer, scheduled_for)
+    digest = Digest(
+        schedule=schedule, scheduled_for=scheduled_for, period_start=start, period_end=end, status="new"
+    )
+    try:
+        with session.begin_nested():
+            session.add(digest)
+            session.flush()
+    except IntegrityError:
+        return None  # another beat, or a repeated tick, made this digest already
+    posts, composed = compose_for(session, composer, start, end, composer.web_url(digest))
+    digest.post_ids = [post.id for post in posts]
+    digest.subject, digest.html, digest.text = composed.subject, composed.html, composed.text
+    minimum = schedule.min_posts if schedule else 1
+    if len(posts) < minimum:
+        digest.status = "skipped"
+    elif schedule and schedule.hold_for_review:
+        digest.status = "held"
+    else:
+        digest.status = "sending"
+    return digest
+
+
+def posts_in_period(session: Session, start: datetime, end: datetime) -> list[Post]:
+    """Published posts with start < published_at <= end, newest first."""
+    return list(
+        session.scalars(
+            select(Post)
+            .where(Post.draft.is_(False), Post.published_at > start, Post.published_at <= end)
+            .options(selectinload(Post.post_tags).joinedload(PostTag.tag))
+            .order_by(Post.published_at.desc(), Post.id.desc())
+        )
+    )

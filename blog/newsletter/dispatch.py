@@ -1,0 +1,56 @@
+"""The beat's dispatcher: create due digests once, and find digests that need a worker again."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from blog.models import Delivery, Digest
+from blog.newsletter.delivery import CLAIMED, PENDING, DeliverySettings, fan_out, finish_digest
+from blog.newsletter.digests import Composer, claim_due_schedules, create_digest
+from blog.newsletter.schedule import next_run_after
+
+
+def dispatch(session: Session, composer: Composer, settings: DeliverySettings, now: datetime) -> list[int]:
+    """Create the digest of every due schedule, then return the ids of digests to (re)start.
+
+    A repeated tick or a second beat cannot create a second digest for the same run:
+    the schedule row is locked (SKIP LOCKED on PostgreSQL) and (schedule, scheduled_for)
+    is UNIQUE. A digest whose workers vanished (killed, or Redis lost their tasks) shows
+    no progress for longer than the claim timeout and is handed out again.
+    """
+    for schedule in claim_due_schedules(session, now):
+        digest = create_digest(session, composer, schedule.next_run_at, schedule)
+        if digest is not None and digest.status == "sending":
+            fan_out(session, digest)
+        # Skip runs missed while nothing dispatched: one digest covers the gap.
+        schedule.next_run_at = next_run_after(
+            schedule.weekday, schedule.local_time, ZoneInfo(schedule.timezone), now
+        )
+        session.commit()
+    return stalled_digests(session, settings, now)
+
+
+def stalled_digests(session: Session, settings: DeliverySettings, now: datetime) -> list[int]:
+    """Sending digests with open rows and no worker progress lately; finishes completed ones."""
+    sending = list(
+        session.execute(
+            select(Digest.id, Digest.progress_at).where(Digest.status == "sending").order_by(Digest.id)
+        )
+    )
+    stalled = []
+    for digest_id, progress_at in sending:
+        has_open = session.scalar(
+            select(
+                exists().where(
+                    Delivery.digest_id == digest_id,
+                    or_(Delivery.status == PENDING, Delivery.status == CLAIMED),
+                )
+            )
+        )
+        if not has_open:
+            finish_digest(session, digest_id, now)
+        elif progress_at is None or progress_at < now - settings.claim_timeout:
+            stalled.append(digest_id)
+    return stalled

@@ -1,0 +1,69 @@
+"""Digest jobs as the worker and commands run them: read config, call the pure parts, commit."""
+
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from blog.extensions import db
+from blog.models import Digest
+from blog.newsletter import delivery
+from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
+from blog.newsletter.digests import Composer
+from blog.newsletter.dispatch import dispatch
+from blog.newsletter.links import unsubscribe_url
+from blog.newsletter.transport import transport_from_config
+
+
+def composer_from_app() -> Composer:
+    config = current_app.config
+    site = SiteInfo(
+        title=config["SITE_TITLE"],
+        url=config["SITE_URL"],
+        description=config["SITE_DESCRIPTION"],
+        postal_address=config["MAIL_POSTAL_ADDRESS"],
+        zone=ZoneInfo(config["TIMEZONE"]),
+        subject_template=config.get("DIGEST_SUBJECT") or DEFAULT_SUBJECT,
+    )
+    return Composer(env=current_app.jinja_env, site=site)
+
+
+def settings_from_app() -> delivery.DeliverySettings:
+    return delivery.DeliverySettings.from_config(current_app.config)
+
+
+def mailer_for(digest: Digest) -> delivery.DigestMailer:
+    """The message builder for one digest, with this site's sender and list id."""
+    sender: Address = current_app.config["MAIL_FROM_ADDRESS"]
+    list_id = f"{current_app.config['SITE_TITLE']} <digest.{urlsplit(current_app.config['SITE_URL']).hostname}>"
+    return delivery.DigestMailer(digest, sender, list_id, unsubscribe_url)
+
+
+def run_dispatch(now: datetime | None = None) -> list[int]:
+    """One beat tick: returns the ids of digests that need send tasks."""
+    return dispatch(db.session, composer_from_app(), settings_from_app(), now or datetime.now(UTC))
+
+
+def send_next_batch(digest_id: int) -> datetime | None:
+    """Send one batch of a digest; return when to run again, or None when nothing is left."""
+    settings = settings_from_app()
+    digest = db.session.get(Digest, digest_id)
+    if digest is None or digest.status != "sending":
+        return None
+    now = datetime.now(UTC)
+    delivery.mark_progress(db.session, digest_id, now)
+    token, ids = delivery.claim_batch(db.session, digest_id, settings, now)
+    if ids:
+        try:
+            with transport_from_config(current_app.config) as transport:
+                delivery.send_batch(db.session, mailer_for(digest), token, ids, transport, settings)
+        except BaseException:
+            delivery.release(db.session, ids, token)  # rows not yet tried go back to the queue
+            raise
+        delivery.mark_progress(db.session, digest_id, datetime.now(UTC))
+    due = delivery.next_due(db.session, digest_id, settings)
+    if due is None:
+        delivery.finish_digest(db.session, digest_id, datetime.now(UTC))
+    return due
