@@ -1,4 +1,4 @@
-"""Commands added to the `weeknote` CLI: import and export."""
+"""Commands added to the `weeknote` CLI: import and export, and the subscribers group."""
 
 import json
 import sys
@@ -14,6 +14,7 @@ from blog.exporter import export_post
 from blog.extensions import db
 from blog.importer import Importer, ImportResult, collect_paths
 from blog.models import Post
+from blog.subscriber_commands import group as subscribers_group
 
 STATUSES = ("imported", "updated", "unchanged", "failed")
 
@@ -21,6 +22,7 @@ STATUSES = ("imported", "updated", "unchanged", "failed")
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_command)
     app.cli.add_command(export_command)
+    app.cli.add_command(subscribers_group)
 
 
 @click.command("import")
