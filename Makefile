@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 5000
 
-.PHONY: run test lint bench clean
+.PHONY: run worker test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 		$(BIN)/weeknote import blog/sample_posts && touch instance/.sample-posts-imported; \
 	fi
 	$(BIN)/weeknote run --host 127.0.0.1 --port $(PORT)
+
+# The Celery worker; needs REDIS_URL (without it, `make run` sends mail inline).
+worker: $(STAMP)
+	$(BIN)/celery -A worker.main worker --loglevel=INFO
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

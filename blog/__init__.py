@@ -6,9 +6,10 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from blog import cli, posts
+from blog import cli, digest_pages, posts, subscribe
 from blog.config import Config, TestConfig, finish_config
-from blog.extensions import db, migrate
+from blog.extensions import csrf, db, migrate
+from worker.celery_app import celery_init_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,10 +35,14 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    celery_init_app(app)  # only a client here: tasks are sent by name (blog.jobs), never imported
 
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(posts.bp)
+    app.register_blueprint(digest_pages.bp)
+    subscribe.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

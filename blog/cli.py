@@ -1,4 +1,4 @@
-"""Commands added to the `weeknote` CLI: import and export."""
+"""Commands added to the `weeknote` CLI: import and export, and the subscribers group."""
 
 import json
 import sys
@@ -10,10 +10,12 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from blog.digest_cli import digest_cli
 from blog.exporter import export_post
 from blog.extensions import db
 from blog.importer import Importer, ImportResult, collect_paths
 from blog.models import Post
+from blog.subscriber_commands import group as subscribers_group
 
 STATUSES = ("imported", "updated", "unchanged", "failed")
 
@@ -21,6 +23,8 @@ STATUSES = ("imported", "updated", "unchanged", "failed")
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_command)
     app.cli.add_command(export_command)
+    app.cli.add_command(subscribers_group)
+    app.cli.add_command(digest_cli)
 
 
 @click.command("import")

@@ -2,6 +2,8 @@
 
 import os
 import secrets
+from email.headerregistry import Address
+from email.policy import default as default_policy
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,7 +14,23 @@ DEFAULTS = {
     "AUTHOR_NAME": "",
     "TIMEZONE": "UTC",
     "POSTS_PER_PAGE": 10,
+    "MAIL_FROM": "Weeknote <weeknote@localhost>",
+    "MAIL_POSTAL_ADDRESS": "",
+    "SMTP_HOST": "",
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_SECURITY": "starttls",
+    "DIGEST_SUBJECT": "",
+    # Delivery: rows per batch (one SMTP connection each), batch tasks started per digest, seconds
+    # after which a claimed row counts as abandoned (a task may run half of it), first 4xx retry.
+    "DELIVERY_BATCH_SIZE": 200,
+    "DELIVERY_PARALLEL": 2,
+    "DELIVERY_CLAIM_TIMEOUT": 600.0,
+    "DELIVERY_RETRY_BASE": 30.0,
+    "DISPATCH_INTERVAL": 60.0,  # seconds between two dispatcher runs of the beat
 }
+SMTP_SECURITY_MODES = ("none", "starttls", "tls")
+SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 
 class Config:
@@ -20,6 +38,10 @@ class Config:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_IMPORT_BYTES = 5 * 1024 * 1024
+    SUBSCRIBE_RATE_LIMIT = "5 per hour;20 per day"  # per client IP, POST /subscribe only
+    WTF_CSRF_TIME_LIMIT = None  # a post left open all afternoon can still be subscribed from
+    RATELIMIT_KEY_PREFIX = "weeknote-limits"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: keep limiting, per process
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
@@ -33,6 +55,10 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY") or None
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL", ""))
         self.REDIS_URL = env.get("REDIS_URL") or None
+        port = env.get("SMTP_PORT") or ""
+        if port and not port.isdigit():
+            raise ValueError(f"SMTP_PORT={port!r} must be a whole number")
+        self.SMTP_PORT = int(port) if port else None
 
 
 class TestConfig(Config):
@@ -67,6 +93,60 @@ def finish_config(config: dict, instance_path: Path) -> None:
             f"TIMEZONE={config['TIMEZONE']!r} is not an IANA time zone (try 'Europe/Berlin')"
         ) from error
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    config.setdefault("OUTBOX_FOLDER", str(instance_path / "outbox"))
+    finish_mail_config(config)
+    finish_queue_config(config)
+
+
+def finish_mail_config(config: dict) -> None:
+    """Check MAIL_FROM and SMTP_SECURITY, and pick the SMTP port that goes with the security mode."""
+    security = config["SMTP_SECURITY"]
+    if security not in SMTP_SECURITY_MODES:
+        raise ValueError(f"SMTP_SECURITY={security!r} must be one of: {', '.join(SMTP_SECURITY_MODES)}")
+    if not config.get("SMTP_PORT"):
+        config["SMTP_PORT"] = SMTP_DEFAULT_PORTS[security]
+    config["MAIL_FROM_ADDRESS"] = parse_sender(config["MAIL_FROM"])
+
+
+def parse_sender(value: str) -> Address:
+    """Parse MAIL_FROM ('Name <user@example.com>' or 'user@example.com') into one address."""
+    problem = f"MAIL_FROM={value!r} must be one address, like 'Weeknote <digest@example.com>'"
+    if "\r" in value or "\n" in value:
+        raise ValueError(problem)
+    header = default_policy.header_factory("From", value)
+    if header.defects or len(header.addresses) != 1 or not header.addresses[0].domain:
+        raise ValueError(problem)
+    return header.addresses[0]
+
+
+def finish_queue_config(config: dict) -> None:
+    """Point the rate limiter and Celery at REDIS_URL; without it, limits live in memory."""
+    redis_url = config.get("REDIS_URL")
+    config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    # A claimed delivery row is taken over after DELIVERY_CLAIM_TIMEOUT, so no task may run that
+    # long (else two workers could send the same row); and a task must end before Redis's
+    # visibility timeout hands its message to another worker.
+    time_limit = float(config["DELIVERY_CLAIM_TIMEOUT"]) / 2
+    celery = {
+        "broker_url": redis_url or "memory://",
+        "result_backend": redis_url,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        # A task that runs longer than the visibility timeout would be handed to a second worker.
+        "broker_transport_options": {"visibility_timeout": max(3600, 4 * time_limit)},
+        "task_time_limit": time_limit,
+        "task_soft_time_limit": time_limit * 0.9,
+        "broker_connection_retry_on_startup": True,
+        "beat_schedule": {
+            "dispatch-digests": {
+                "task": "weeknote.dispatch_digests",
+                "schedule": float(config["DISPATCH_INTERVAL"]),
+            }
+        },
+    }
+    config["CELERY"] = celery | config.get("CELERY", {})
 
 
 def load_or_create_secret(path: Path) -> str:

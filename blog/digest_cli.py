@@ -45,7 +45,10 @@ def _describe_run(moment: datetime | None, zone_name: str) -> str:
 def schedule_command(weekday, local_time, timezone, min_posts, hold, disable) -> None:
     """Show the schedule, or set it: --weekday mon --time 08:00 --tz Europe/Berlin."""
     current = db.session.scalar(select(Schedule).order_by(Schedule.id))
-    if not any(value is not None for value in (weekday, local_time, timezone, min_posts, hold)) and not disable:
+    if (
+        not any(value is not None for value in (weekday, local_time, timezone, min_posts, hold))
+        and not disable
+    ):
         if current is None:
             click.echo("No schedule yet. Set one: weeknote digest schedule --weekday mon --time 08:00")
         else:
@@ -58,8 +61,12 @@ def schedule_command(weekday, local_time, timezone, min_posts, hold, disable) ->
         at = parse_local_time(local_time) if local_time is not None else current.local_time
         zone_name = timezone or (current.timezone if current else current_app.config["TIMEZONE"])
         ZoneInfo(zone_name)
-    except (ValueError, ZoneInfoNotFoundError) as error:
-        raise click.BadParameter(str(error) if isinstance(error, ValueError) else f"unknown zone {timezone!r}")
+    except ZoneInfoNotFoundError:
+        raise click.BadParameter(
+            f"unknown time zone {timezone!r}: use an IANA name like Europe/Berlin"
+        ) from None
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
     schedule = digests.save_schedule(
         db.session,
         weekday=day,
@@ -114,8 +121,11 @@ def preview_command(at: str | None, part: str, open_file: bool) -> None:
     posts, composed = _preview(when)
     active = db.session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE))
     click.echo(f"Subject: {composed.subject}", err=True)
-    click.echo(f"For: {_describe_run(when, current_app.config['TIMEZONE'])}; {len(posts)} posts; "
-               f"{active} active subscribers", err=True)
+    click.echo(
+        f"For: {_describe_run(when, current_app.config['TIMEZONE'])}; {len(posts)} posts; "
+        f"{active} active subscribers",
+        err=True,
+    )
     if open_file:
         path = Path(current_app.instance_path) / "digest-preview.html"
         path.write_text(composed.html, encoding="utf-8")
@@ -177,7 +187,9 @@ def status_command(digest_id: int | None) -> None:
     query = select(Digest).order_by(Digest.id.desc())
     digest = db.session.get(Digest, digest_id) if digest_id else db.session.scalar(query.limit(1))
     if digest is None:
-        raise click.ClickException(f"no digest {digest_id}" if digest_id else "no digest has been created yet")
+        raise click.ClickException(
+            f"no digest {digest_id}" if digest_id else "no digest has been created yet"
+        )
     click.echo(f"Digest {digest.id}: {digest.subject or '(no subject)'}")
     if digest.status == "sending" and sys.stdout.isatty():
         _watch(digest)

@@ -2,6 +2,7 @@
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 
 # Named constraints keep Alembic revisions identical on SQLite and PostgreSQL.
@@ -15,3 +16,6 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
+csrf = CSRFProtect()
+# The rate limiter is built per app in blog.subscribe.init_app: Flask-Limiter keeps its storage on the
+# Limiter object, so one shared instance would quietly share limits between apps.

@@ -1,8 +1,21 @@
-"""Database models: posts, their tags and the old paths that redirect to them."""
+"""Database models: posts, tags, old paths that redirect, subscribers and suppressed addresses."""
 
+import secrets
 from datetime import UTC, datetime, time
+from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, Time, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -99,6 +112,59 @@ class Redirect(db.Model):
     post_id: Mapped[int] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"), index=True)
 
     post: Mapped[Post] = relationship(back_populates="redirects")
+
+
+class SubscriberStatus(StrEnum):
+    PENDING = "pending"  # asked to subscribe, has not confirmed yet
+    ACTIVE = "active"  # confirmed: receives the digest
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"  # the address failed hard too often
+    COMPLAINED = "complained"  # marked a message as spam
+
+
+def new_token_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Subscriber(db.Model):
+    """A person on the mailing list, with the record of how and when they agreed."""
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'active', 'unsubscribed', 'bounced', 'complained')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))  # as typed, domain normalised; mail goes here
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased: one row per address
+    status: Mapped[str] = mapped_column(String(12), default=SubscriberStatus.PENDING, index=True)
+    token_secret: Mapped[str] = mapped_column(String(64), default=new_token_secret)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounce_count: Mapped[int] = mapped_column(default=0)
+    # Consent: what the person saw and did when they asked (or who vouched for them on import).
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_ip: Mapped[str | None] = mapped_column(String(45))
+    consent_user_agent: Mapped[str | None] = mapped_column(String(500))
+    consent_form_version: Mapped[str | None] = mapped_column(String(40))
+    consent_source: Mapped[str] = mapped_column(String(20), default="form")
+    consent_note: Mapped[str | None] = mapped_column(Text)
+    confirmed_ip: Mapped[str | None] = mapped_column(String(45))
+
+    def __repr__(self) -> str:
+        return f"<Subscriber {self.id} {self.status}>"
+
+
+class Suppression(db.Model):
+    """An erased address, kept only as a hash so an import cannot bring it back by accident."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(40), default="erased")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Schedule(db.Model):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from servers import CeleryWorker, RedisServer, SMTPServer, require_program
 
 from blog import create_app
 from blog.config import normalise_database_url
@@ -105,3 +106,67 @@ def write_post(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def app_factory(app, database_url, tmp_path):
+    """Build more apps on the test's database and instance folder, with config overrides."""
+    built = []
+
+    def build(**overrides):
+        other = make_app(tmp_path / "instance", database_url, **overrides)
+        built.append(other)
+        return other
+
+    yield build
+    for other in built:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A private redis-server for this test run (never the shared one on port 6379)."""
+    server = RedisServer(require_program("redis-server"), tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The private Redis, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url
+
+
+@pytest.fixture
+def smtp_server():
+    """An SMTP server in this process that keeps every message it accepts."""
+    server = SMTPServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_config(smtp_server) -> dict:
+    """App settings that send mail to smtp_server."""
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_server.port, "SMTP_SECURITY": "none"}
+
+
+@pytest.fixture
+def celery_worker(app, database_url, redis_url, smtp_server, tmp_path):
+    """A real Celery worker process on the private Redis, the test database and smtp_server."""
+    env = {
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SITE_URL": app.config["SITE_URL"],
+        "MAIL_FROM": app.config["MAIL_FROM"],
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_server.port),
+        "SMTP_SECURITY": "none",
+    }
+    worker = CeleryWorker(env, tmp_path / "worker.log")
+    yield worker
+    worker.stop()

@@ -38,3 +38,56 @@ def test_bad_values_say_what_is_wrong(tmp_path):
 )
 def test_normalise_database_url(url, expected):
     assert normalise_database_url(url) == expected
+
+
+def test_mail_settings_are_read_and_checked(tmp_path):
+    env = {
+        "MAIL_FROM": "Ada's Notes <digest@notes.example.com>",
+        "MAIL_POSTAL_ADDRESS": "1 Example Street",
+        "SMTP_HOST": "smtp.example.com",
+        "SMTP_PORT": "2525",
+        "SMTP_USERNAME": "ada",
+        "SMTP_PASSWORD": "s3cret",
+        "SMTP_SECURITY": "tls",
+    }
+    config = Config(env)
+    assert (config.SMTP_HOST, config.SMTP_PORT, config.SMTP_SECURITY) == ("smtp.example.com", 2525, "tls")
+    assert (config.SMTP_USERNAME, config.SMTP_PASSWORD) == ("ada", "s3cret")
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "MAIL_FROM": env["MAIL_FROM"]})
+    assert app.config["MAIL_FROM_ADDRESS"].addr_spec == "digest@notes.example.com"
+    assert app.config["OUTBOX_FOLDER"] == str(tmp_path / "outbox")
+    with pytest.raises(ValueError, match="SMTP_PORT='smtp' must be a whole number"):
+        Config({"SMTP_PORT": "smtp"})
+
+
+@pytest.mark.parametrize(("security", "port"), [("none", 25), ("starttls", 587), ("tls", 465)])
+def test_the_smtp_port_follows_the_security_mode(tmp_path, security, port):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SMTP_SECURITY": security})
+    assert app.config["SMTP_PORT"] == port
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"SMTP_SECURITY": "ssl"}, "SMTP_SECURITY='ssl' must be one of: none, starttls, tls"),
+        ({"MAIL_FROM": "digest"}, "MAIL_FROM='digest' must be one address"),
+        ({"MAIL_FROM": "a@example.com, b@example.com"}, "must be one address"),
+        ({"MAIL_FROM": "Eve\r\nBcc: x@example.com <a@example.com>"}, "must be one address"),
+    ],
+)
+def test_bad_mail_settings_say_what_is_wrong(tmp_path, setting, message):
+    with pytest.raises(ValueError, match=message):
+        create_app({"INSTANCE_PATH": str(tmp_path)} | setting)
+
+
+def test_redis_url_drives_the_limiter_and_celery(tmp_path):
+    plain = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert plain.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6399/2"})
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6399/2"
+    celery = app.extensions["celery"]
+    assert celery.conf.broker_url == celery.conf.result_backend == "redis://127.0.0.1:6399/2"
+    assert celery.conf.task_acks_late and celery.conf.task_reject_on_worker_lost
+    assert celery.conf.worker_prefetch_multiplier == 1
+    assert celery.conf.task_time_limit < celery.conf.broker_transport_options["visibility_timeout"]
+    assert celery.conf.task_always_eager is False

@@ -24,5 +24,6 @@ def test_downgrade_and_upgrade_again(app):
         downgrade(revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
-        assert {"post", "tag", "post_tag", "redirect"} <= set(sa.inspect(db.engine).get_table_names())
+        tables = {"post", "tag", "post_tag", "redirect", "subscriber", "suppression"}
+        assert tables <= set(sa.inspect(db.engine).get_table_names())
         assert schema_differences() == []

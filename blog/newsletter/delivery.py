@@ -124,7 +124,9 @@ def _claimable(digest_id: int, now: datetime, settings: DeliverySettings):
     return and_(Delivery.digest_id == digest_id, or_(and_(Delivery.status == PENDING, due), stale))
 
 
-def claim_batch(session: Session, digest_id: int, settings: DeliverySettings, now: datetime) -> tuple[str, list[int]]:
+def claim_batch(
+    session: Session, digest_id: int, settings: DeliverySettings, now: datetime
+) -> tuple[str, list[int]]:
     """Claim up to batch_size due or stale rows for this worker; commit so others see the claim."""
     token = secrets.token_hex(16)
     claimable = _claimable(digest_id, now, settings)
@@ -158,7 +160,10 @@ def send_batch(
     """Send the claimed rows over one open transport; each outcome is committed at once."""
     outcome = BatchOutcome(claimed=len(ids))
     rows = session.scalars(
-        select(Delivery).where(Delivery.id.in_(ids)).options(joinedload(Delivery.subscriber)).order_by(Delivery.id)
+        select(Delivery)
+        .where(Delivery.id.in_(ids))
+        .options(joinedload(Delivery.subscriber))
+        .order_by(Delivery.id)
     ).all()
     for index, delivery in enumerate(rows):
         subscriber = delivery.subscriber
@@ -188,10 +193,11 @@ def send_batch(
 
 
 def _finish(session: Session, delivery_id: int, token: str, **values) -> None:
+    """Record a row's outcome, if this worker still holds its claim, and commit."""
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.claim_token == token)
-        .values(claim_token=None, next_attempt_at=None, **values)
+        .values({"claim_token": None, "next_attempt_at": None} | values)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -274,7 +280,9 @@ def finish_digest(session: Session, digest_id: int, now: datetime) -> bool:
     if still_open:
         return False
     result = session.execute(
-        update(Digest).where(Digest.id == digest_id, Digest.status == "sending").values(status="sent", sent_at=now)
+        update(Digest)
+        .where(Digest.id == digest_id, Digest.status == "sending")
+        .values(status="sent", sent_at=now)
     )
     session.commit()
     return bool(result.rowcount)

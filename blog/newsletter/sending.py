@@ -1,5 +1,6 @@
 """Digest jobs as the worker and commands run them: read config, call the pure parts, commit."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from urllib.parse import urlsplit
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from blog.extensions import db
-from blog.models import Digest
+from blog.models import Digest, Subscriber
 from blog.newsletter import delivery
 from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
 from blog.newsletter.digests import Composer
@@ -34,11 +35,14 @@ def settings_from_app() -> delivery.DeliverySettings:
     return delivery.DeliverySettings.from_config(current_app.config)
 
 
-def mailer_for(digest: Digest) -> delivery.DigestMailer:
+def mailer_for(
+    digest: Digest, unsubscribe: Callable[[Subscriber], str] = unsubscribe_url
+) -> delivery.DigestMailer:
     """The message builder for one digest, with this site's sender and list id."""
-    sender: Address = current_app.config["MAIL_FROM_ADDRESS"]
-    list_id = f"{current_app.config['SITE_TITLE']} <digest.{urlsplit(current_app.config['SITE_URL']).hostname}>"
-    return delivery.DigestMailer(digest, sender, list_id, unsubscribe_url)
+    config = current_app.config
+    sender: Address = config["MAIL_FROM_ADDRESS"]
+    list_id = f"{config['SITE_TITLE']} <digest.{urlsplit(config['SITE_URL']).hostname}>"
+    return delivery.DigestMailer(digest, sender, list_id, unsubscribe)
 
 
 def run_dispatch(now: datetime | None = None) -> list[int]:
@@ -60,6 +64,7 @@ def send_next_batch(digest_id: int) -> datetime | None:
             with transport_from_config(current_app.config) as transport:
                 delivery.send_batch(db.session, mailer_for(digest), token, ids, transport, settings)
         except BaseException:
+            db.session.rollback()
             delivery.release(db.session, ids, token)  # rows not yet tried go back to the queue
             raise
         delivery.mark_progress(db.session, digest_id, datetime.now(UTC))

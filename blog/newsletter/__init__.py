@@ -1,0 +1,1 @@
+"""Mail: building messages, sending them, and the signed links every message carries."""

@@ -1,0 +1,87 @@
+"""Signed, per-subscriber tokens for confirm and unsubscribe links (itsdangerous, one salt per purpose).
+
+A token carries the subscriber's id and the time it was signed. It is signed with the app's secret
+joined to the subscriber's own `token_secret`, so replacing that secret revokes every link at once.
+Pure: no Flask; callers pass the app secret and, in tests, the clock.
+"""
+
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Protocol
+
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+
+class Purpose(Enum):
+    """What a token may be used for; the value is its salt, so one purpose's token fails another's."""
+
+    CONFIRM = "weeknote.subscribe.confirm"
+    UNSUBSCRIBE = "weeknote.subscribe.unsubscribe"
+
+
+MAX_AGE: dict[Purpose, timedelta | None] = {
+    Purpose.CONFIRM: timedelta(days=7),
+    Purpose.UNSUBSCRIBE: None,  # an unsubscribe link in a year-old digest must still work
+}
+
+
+class TokenError(Exception):
+    """The token was forged, damaged, for another purpose, or for a subscriber who is gone."""
+
+
+class TokenExpired(TokenError):
+    """The token was genuine but is older than its purpose allows."""
+
+
+class TokenOwner(Protocol):
+    """What a token is made for and checked against: a subscriber's id and their own token secret."""
+
+    id: int
+    token_secret: str
+
+
+class _ClockSigner(TimestampSigner):
+    """A TimestampSigner whose clock can be set, so tests move time instead of sleeping."""
+
+    def __init__(self, *args, now: datetime | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now
+
+    def get_timestamp(self) -> int:
+        return int((self.now or datetime.now(UTC)).timestamp())
+
+
+def _serializer(secret_key: str, owner_secret: str, purpose: Purpose, now: datetime | None):
+    return URLSafeTimedSerializer(
+        f"{secret_key}:{owner_secret}",
+        salt=purpose.value,
+        signer=_ClockSigner,
+        signer_kwargs={"now": now},
+    )
+
+
+def make_token(owner: TokenOwner, purpose: Purpose, secret_key: str, now: datetime | None = None) -> str:
+    """Sign a token for this subscriber and purpose, dated now (or at `now`)."""
+    return _serializer(secret_key, owner.token_secret, purpose, now).dumps(owner.id)
+
+
+def token_subscriber_id(token: str) -> int | None:
+    """Read the subscriber id a token claims, before checking it; None when it cannot be read."""
+    _, payload = URLSafeTimedSerializer("unused").loads_unsafe(token)
+    return payload if isinstance(payload, int) and not isinstance(payload, bool) else None
+
+
+def check_token(
+    token: str, owner: TokenOwner, purpose: Purpose, secret_key: str, now: datetime | None = None
+) -> None:
+    """Raise TokenExpired or TokenError unless `token` is this subscriber's, for this purpose, in date."""
+    max_age = MAX_AGE[purpose]
+    serializer = _serializer(secret_key, owner.token_secret, purpose, now)
+    try:
+        payload = serializer.loads(token, max_age=max_age.total_seconds() if max_age else None)
+    except SignatureExpired as error:
+        raise TokenExpired(f"the link is older than {max_age.days} days") from error
+    except BadData as error:
+        raise TokenError("the link is not valid") from error
+    if payload != owner.id:
+        raise TokenError("the link is not valid")

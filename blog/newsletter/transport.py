@@ -1,0 +1,168 @@
+"""Send messages: over SMTP (SMTP_* settings), or into the instance folder's outbox/ in development.
+
+Both transports are context managers that keep one connection (or folder) open for a batch:
+
+    with transport_from_config(app.config) as transport:
+        transport.send(message)
+
+Failures raise SendError, whose `temporary` flag says whether trying again later can help
+(SMTP 4xx, refused or dropped connections) or not (5xx, bad credentials, missing STARTTLS).
+"""
+
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
+
+
+class SendError(Exception):
+    """A message was not accepted; `temporary` says whether a retry may succeed."""
+
+    def __init__(self, reason: str, *, temporary: bool, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.temporary = temporary
+        self.code = code
+
+
+class Transport(Protocol):
+    """What delivery code needs: a context manager that sends messages."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class SMTPTransport:
+    """One SMTP connection: plain, STARTTLS or implicit TLS, with optional login."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: str = "starttls",
+        username: str = "",
+        password: str = "",
+        timeout: float = 30,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.host, self.port, self.security = host, port, security
+        self.username, self.password, self.timeout = username, password, timeout
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Self:
+        where = f"SMTP server {self.host}:{self.port}"
+        missing = "STARTTLS"
+        try:
+            if self.security == "tls":
+                self._smtp = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=self.ssl_context
+                )
+            else:
+                self._smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.security == "starttls":
+                self._smtp.starttls(context=self.ssl_context)
+            missing = "login (AUTH)"
+            if self.username:
+                self._smtp.login(self.username, self.password)
+        except smtplib.SMTPNotSupportedError as error:
+            self.close()
+            raise SendError(
+                f"{where} does not offer {missing}: check SMTP_SECURITY and SMTP_USERNAME ({error})",
+                temporary=False,
+            ) from error
+        except smtplib.SMTPResponseException as error:
+            self.close()
+            raise _response_error(f"{where} refused the session", error) from error
+        except (OSError, smtplib.SMTPException) as error:
+            self.close()
+            raise SendError(f"cannot reach {where}: {error}", temporary=True) from error
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def send(self, message: EmailMessage) -> None:
+        """Send one message over the open connection."""
+        if self._smtp is None:
+            raise RuntimeError("SMTPTransport.send() outside a `with` block")
+        try:
+            refused = self._smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reply = next(iter(error.recipients.values()))
+            raise _code_error(f"recipient refused: {reply!r}", code) from error
+        except smtplib.SMTPResponseException as error:
+            raise _response_error("message refused", error) from error
+        except (OSError, smtplib.SMTPException) as error:
+            self._smtp = None
+            raise SendError(f"connection lost while sending: {error}", temporary=True) from error
+        if refused:
+            code, reply = next(iter(refused.values()))
+            raise _code_error(f"recipient refused: {reply!r}", code)
+
+    def close(self) -> None:
+        """Say QUIT politely; drop the connection if the server is already gone."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            self._smtp.close()
+        self._smtp = None
+
+
+def _code_error(reason: str, code: int) -> SendError:
+    return SendError(f"{reason} (SMTP {code})", temporary=400 <= code < 500, code=code)
+
+
+def _response_error(reason: str, error: smtplib.SMTPResponseException) -> SendError:
+    reply = (
+        error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
+    )
+    return _code_error(f"{reason}: {reply}", error.smtp_code)
+
+
+class OutboxTransport:
+    """Development mail: each message becomes an .eml file in a folder, newest last by name."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def __enter__(self) -> Self:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def send(self, message: EmailMessage) -> None:
+        """Write the message to <folder>/<UTC time>-<Message-ID>.eml."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        message_id = re.sub(r"[^A-Za-z0-9.@-]+", "", str(message.get("Message-ID", "")))[:80]
+        path = self.folder / f"{stamp}-{message_id or 'message'}.eml"
+        partial = path.with_suffix(".part")
+        partial.write_bytes(message.as_bytes())
+        os.replace(partial, path)  # readers never see half a message
+
+
+def transport_from_config(config: Mapping) -> SMTPTransport | OutboxTransport:
+    """SMTP when SMTP_HOST is set, else the outbox folder (development)."""
+    if not config.get("SMTP_HOST"):
+        return OutboxTransport(Path(config["OUTBOX_FOLDER"]))
+    return SMTPTransport(
+        config["SMTP_HOST"],
+        int(config["SMTP_PORT"]),
+        config["SMTP_SECURITY"],
+        config.get("SMTP_USERNAME", ""),
+        config.get("SMTP_PASSWORD", ""),
+    )

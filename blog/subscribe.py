@@ -1,0 +1,170 @@
+"""Subscribe, confirm and unsubscribe pages. Only POSTs change anything: mail scanners follow GETs."""
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from wtforms import EmailField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from blog import subscribers
+from blog.extensions import csrf, db
+from blog.jobs import queue_confirmation
+from blog.models import Subscriber
+from blog.models import SubscriberStatus as Status
+from blog.newsletter.tokens import (
+    MAX_AGE,
+    Purpose,
+    TokenError,
+    TokenExpired,
+    check_token,
+    token_subscriber_id,
+)
+
+bp = Blueprint("subscribe", __name__)
+ONE_CLICK_BODY = ("List-Unsubscribe", "One-Click")  # RFC 8058 section 3.1
+
+
+class SubscribeForm(FlaskForm):
+    """An address, plus a honeypot field that people never see."""
+
+    email = EmailField(
+        "Email address", validators=[DataRequired("Enter your email address."), Length(max=254)]
+    )
+    website = StringField("Leave this field empty")  # honeypot: hidden from people, filled by bots
+
+    def validate_email(self, field: EmailField) -> None:
+        try:
+            field.data = subscribers.normalise_email(field.data)
+        except subscribers.InvalidEmail as error:
+            raise ValidationError(f"We cannot send to that address: {error}") from error
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages and limit POST /subscribe per client IP (on Redis when REDIS_URL is set)."""
+    app.register_blueprint(bp)
+    limiter = Limiter(get_remote_address, app=app)
+    limit = limiter.limit(
+        lambda: current_app.config["SUBSCRIBE_RATE_LIMIT"], methods=["POST"], scope="subscribe"
+    )
+    app.view_functions["subscribe.subscribe"] = limit(app.view_functions["subscribe.subscribe"])
+
+
+@bp.app_context_processor
+def consent_text() -> dict[str, str]:
+    return {"subscribe_consent_text": subscribers.CONSENT_TEXT}
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+def subscribe():
+    """Show the form; on POST record the request and answer the same for every valid address."""
+    form = SubscribeForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("subscribe/subscribe.html", form=form), status
+    if not form.website.data:  # a filled honeypot gets the same answer and nothing else
+        subscriber_id = _ask(form.email.data, source="form")
+        if subscriber_id is not None:
+            queue_confirmation(subscriber_id)
+    # The same redirect for new, pending and active addresses: the form never tells who is subscribed.
+    return redirect(url_for("subscribe.thanks"), code=303)
+
+
+@bp.get("/subscribe/thanks")
+def thanks():
+    return render_template("subscribe/thanks.html")
+
+
+@bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    """Show the confirm button (GET) or confirm (POST) for the token's pending subscriber."""
+    subscriber, problem = _load(token, Purpose.CONFIRM)
+    if subscriber is None:
+        return _bad_link(Purpose.CONFIRM, problem)
+    if subscriber.status not in (Status.PENDING, Status.ACTIVE):  # unsubscribed since the email went out
+        return _bad_link(Purpose.CONFIRM, "stale")
+    if subscriber.status == Status.PENDING and request.method == "POST":
+        subscribers.confirm(db.session, subscriber, request.remote_addr, _now())
+        db.session.commit()
+    return render_template("subscribe/confirm.html", subscriber=subscriber)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # only for the RFC 8058 one-click body; every other POST is checked below
+def unsubscribe(token: str):
+    """Show the page (GET); unsubscribe or resubscribe (POST); one-click unsubscribe (RFC 8058)."""
+    one_click = request.method == "POST" and request.form.get(ONE_CLICK_BODY[0]) == ONE_CLICK_BODY[1]
+    if request.method == "POST" and not one_click:
+        csrf.protect()
+    subscriber, problem = _load(token, Purpose.UNSUBSCRIBE)
+    if subscriber is None:
+        if one_click:
+            return Response("This unsubscribe link is not valid.\n", 400, mimetype="text/plain")
+        return _bad_link(Purpose.UNSUBSCRIBE, problem)
+    if request.method == "POST" and request.form.get("action") == "resubscribe":
+        subscriber_id = _ask(subscriber.email, source="resubscribe")
+        if subscriber_id is not None:
+            queue_confirmation(subscriber_id)
+        return redirect(url_for("subscribe.thanks"), code=303)
+    if request.method == "POST":
+        subscribers.unsubscribe(subscriber, _now())
+        db.session.commit()
+    if one_click:  # mail providers post this themselves: no page, no cookie, no redirect
+        return Response("Unsubscribed.\n", 200, mimetype="text/plain")
+    return render_template("subscribe/unsubscribe.html", subscriber=subscriber)
+
+
+@bp.app_errorhandler(429)
+def too_many_requests(error):
+    return render_template("subscribe/limited.html", limit=getattr(error, "description", "")), 429
+
+
+@bp.app_errorhandler(CSRFError)
+def form_expired(error: CSRFError):
+    return render_template("subscribe/form_expired.html", reason=error.description), 400
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ask(email: str, source: str) -> int | None:
+    """Record a subscribe request and commit; return the subscriber id when a confirmation is due."""
+    consent = subscribers.Consent(
+        at=_now(), ip=request.remote_addr, user_agent=request.user_agent.string, source=source
+    )
+    try:
+        subscriber = subscribers.request_subscription(db.session, email, consent)
+        db.session.commit()
+    except IntegrityError:  # the same new address sent twice at once: the other request created it
+        db.session.rollback()
+        subscriber = subscribers.request_subscription(db.session, email, consent)
+        db.session.commit()
+    return subscriber.id if subscriber else None
+
+
+def _load(token: str, purpose: Purpose) -> tuple[Subscriber | None, str | None]:
+    """Return the token's subscriber and None, or None and why: 'expired' or 'invalid'."""
+    subscriber_id = token_subscriber_id(token)
+    subscriber = db.session.get(Subscriber, subscriber_id) if subscriber_id is not None else None
+    if subscriber is None:
+        return None, "invalid"
+    try:
+        check_token(token, subscriber, purpose, current_app.config["SECRET_KEY"])
+    except TokenExpired:
+        return None, "expired"
+    except TokenError:
+        return None, "invalid"
+    return subscriber, None
+
+
+def _bad_link(purpose: Purpose, problem: str | None):
+    status = 410 if problem in ("expired", "stale") else 400
+    context = {"purpose": purpose.name.lower(), "problem": problem, "form": SubscribeForm()}
+    if purpose is Purpose.CONFIRM:
+        context["valid_days"] = MAX_AGE[purpose].days
+    return render_template("subscribe/bad_link.html", **context), status

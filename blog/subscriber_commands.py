@@ -1,0 +1,84 @@
+"""`weeknote subscribers export | import | delete`: the owner's and the subscribers' privacy tools."""
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from blog import subscribers
+from blog.extensions import db
+from blog.jobs import queue_confirmation
+from blog.subscriber_files import export_rows, import_csv, write_csv
+
+group = AppGroup("subscribers", help="Export, import and erase subscribers.")
+
+
+@group.command("export")
+def export_command() -> None:
+    """Write every subscriber and their consent record to standard output as CSV."""
+    count = write_csv(export_rows(db.session), sys.stdout)
+    click.echo(f"Exported {count} subscriber{'' if count == 1 else 's'}.", err=True)
+
+
+@group.command("delete")
+@click.argument("email")
+def delete_command(email: str) -> None:
+    """Erase EMAIL completely, keeping only a hash so that no import can add it again."""
+    found = subscribers.erase(db.session, email)
+    db.session.commit()
+    if found:
+        click.echo(f"Erased {email}. Its hash stays on the suppression list: imports will skip it.")
+    else:
+        click.echo(f"No subscriber had the address {email}; it is now on the suppression list anyway.")
+
+
+@group.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--confirmed", is_flag=True, help="Add people as active: they agreed elsewhere (needs --consent-note)."
+)
+@click.option("--consent-note", help="Where and when these people agreed, kept with each consent record.")
+@click.option(
+    "--send-confirmations", is_flag=True, help="Email each new pending subscriber a confirmation link."
+)
+def import_command(
+    csv_file: Path, confirmed: bool, consent_note: str | None, send_confirmations: bool
+) -> None:
+    """Add the addresses in CSV_FILE (a column named 'email') as pending subscribers."""
+    if confirmed and not (consent_note or "").strip():
+        raise click.UsageError(
+            "--confirmed needs --consent-note saying where and when these people agreed, "
+            "e.g. --consent-note 'Subscribed on Buttondown, exported 2026-11-01'"
+        )
+    if send_confirmations and confirmed:
+        raise click.UsageError("--send-confirmations is for pending subscribers; drop it or --confirmed")
+    now = datetime.now(UTC)
+    consent = subscribers.Consent(at=now, form_version=None, source="import", note=consent_note)
+    try:
+        with csv_file.open(newline="", encoding="utf-8-sig") as source:
+            report = import_csv(db.session, source, consent, confirmed)
+    except (ValueError, UnicodeDecodeError) as error:
+        db.session.rollback()
+        raise click.ClickException(f"{csv_file}: {error}") from error
+    db.session.commit()
+    for line, email, why in report.skipped:
+        click.echo(f"{csv_file}:{line}: skipped {email}: {why}")
+    for line, raw, why in report.failed:
+        click.secho(f"{csv_file}:{line}: not an address {raw!r}: {why}", fg="red", err=True)
+    status = "active" if confirmed else "pending"
+    click.echo(
+        f"Added {len(report.added)} {status}, skipped {len(report.skipped)}, failed {len(report.failed)}."
+    )
+    if send_confirmations:
+        sent = 0
+        for email in report.added:
+            subscriber = subscribers.find_subscriber(db.session, email)
+            if subscriber and subscribers.claim_confirmation(db.session, subscriber, now):
+                db.session.commit()
+                queue_confirmation(subscriber.id)
+                sent += 1
+        click.echo(f"Queued {sent} confirmation emails.")
+    if report.failed:
+        sys.exit(1)

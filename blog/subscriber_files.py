@@ -1,0 +1,113 @@
+"""Subscribers in and out of CSV files: export for the owner, import from another service."""
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from blog.models import Subscriber
+from blog.models import SubscriberStatus as Status
+from blog.subscribers import (
+    Consent,
+    InvalidEmail,
+    email_key,
+    find_subscriber,
+    is_suppressed,
+    normalise_email,
+    record_consent,
+)
+
+EXPORT_COLUMNS = (
+    "email",
+    "status",
+    "created_at",
+    "confirmation_sent_at",
+    "confirmed_at",
+    "unsubscribed_at",
+    "bounce_count",
+    "consent_at",
+    "consent_ip",
+    "consent_user_agent",
+    "consent_form_version",
+    "consent_source",
+    "consent_note",
+    "confirmed_ip",
+)
+EMAIL_HEADERS = ("email", "email address", "e-mail", "e-mail address", "mail")
+
+
+def export_rows(session: Session) -> Iterator[dict[str, str]]:
+    """Every subscriber as a row of EXPORT_COLUMNS, times in ISO 8601 UTC; no token secrets."""
+    for subscriber in session.scalars(select(Subscriber).order_by(Subscriber.id)):
+        row = {}
+        for column in EXPORT_COLUMNS:
+            value = getattr(subscriber, column)
+            row[column] = value.isoformat() if isinstance(value, datetime) else str(value or "")
+        row["bounce_count"] = str(subscriber.bounce_count)
+        yield row
+
+
+def write_csv(rows: Iterable[dict[str, str]], out: TextIO) -> int:
+    """Write the rows as CSV with a header line; return how many rows were written."""
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+@dataclass
+class ImportReport:
+    """What happened to each line of an imported file."""
+
+    added: list[str] = field(default_factory=list)
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)  # (line, address, why)
+    failed: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def find_email_column(fieldnames: list[str] | None) -> str:
+    """Return the header naming the email column, or say what the file needs."""
+    for name in fieldnames or []:
+        if name.strip().lower() in EMAIL_HEADERS:
+            return name
+    found = ", ".join(repr(name) for name in fieldnames or []) or "nothing"
+    raise ValueError(f"the first line must name the columns and one of them must be 'email' (found {found})")
+
+
+def import_csv(session: Session, source: TextIO, consent: Consent, confirmed: bool) -> ImportReport:
+    """Add each new, unsuppressed address as pending (or active when `confirmed`); change no one else."""
+    reader = csv.DictReader(source)
+    column = find_email_column(reader.fieldnames)
+    report = ImportReport()
+    seen: set[str] = set()
+    for row in reader:
+        line, raw = reader.line_num, (row.get(column) or "").strip()
+        try:
+            email = normalise_email(raw)
+        except InvalidEmail as error:
+            report.failed.append((line, raw, str(error)))
+            continue
+        existing = find_subscriber(session, email)
+        if email_key(email) in seen:
+            report.skipped.append((line, email, "listed twice in this file"))
+        elif existing is not None:
+            report.skipped.append((line, email, f"already on the list ({existing.status})"))
+        elif is_suppressed(session, email):
+            report.skipped.append((line, email, "erased on request; only they can subscribe again"))
+        else:
+            status = Status.ACTIVE if confirmed else Status.PENDING
+            subscriber = Subscriber(email=email, email_key=email_key(email), status=status)
+            record_consent(subscriber, consent)
+            if confirmed:
+                subscriber.confirmed_at = consent.at
+            session.add(subscriber)
+            report.added.append(email)
+        seen.add(email_key(email))
+    session.flush()
+    return report

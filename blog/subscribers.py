@@ -1,0 +1,153 @@
+"""The subscriber lifecycle: ask, confirm, unsubscribe, resubscribe, erase. No request, no commits."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from blog.models import Subscriber, Suppression
+from blog.models import SubscriberStatus as Status
+
+RESEND_AFTER = timedelta(minutes=10)
+# Shown beside every subscribe form. Its version is stored with each consent, so edit freely:
+# a new wording gets a new version and the old records keep pointing at the words people saw.
+CONSENT_TEXT = (
+    "One email a week with the new posts. We keep your address, the time you subscribed and "
+    "confirmed, and the IP address and browser you used, as a record of your consent. "
+    "Every email has a one-click unsubscribe link."
+)
+CONSENT_VERSION = "sha256:" + hashlib.sha256(CONSENT_TEXT.encode()).hexdigest()[:12]
+
+
+class InvalidEmail(ValueError):
+    """The address is not a deliverable-looking email address; the message says why."""
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What a person did to subscribe: when, from where, having read which text."""
+
+    at: datetime
+    ip: str | None = None
+    user_agent: str | None = None
+    form_version: str | None = CONSENT_VERSION
+    source: str = "form"  # form, resubscribe or import
+    note: str | None = None
+
+
+def normalise_email(raw: str) -> str:
+    """Check an address's syntax (no DNS look-up) and return it with its domain normalised."""
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise InvalidEmail(str(error)) from error
+    return result.ascii_email or result.normalized
+
+
+def email_key(email: str) -> str:
+    """The case-insensitive form an address is unique under."""
+    return email.strip().lower()
+
+
+def suppression_hash(email: str) -> str:
+    """The anonymous fingerprint kept for an erased address (SHA-256 of the lower-cased address)."""
+    return hashlib.sha256(f"weeknote-suppression:{email_key(email)}".encode()).hexdigest()
+
+
+def find_subscriber(session: Session, email: str) -> Subscriber | None:
+    """Find the subscriber for an address, whatever its case."""
+    return session.scalar(select(Subscriber).where(Subscriber.email_key == email_key(email)))
+
+
+def is_suppressed(session: Session, email: str) -> bool:
+    """Tell whether the address was erased on request (and has not confirmed again since)."""
+    query = select(Suppression.id).where(Suppression.email_hash == suppression_hash(email))
+    return session.scalar(query) is not None
+
+
+def record_consent(subscriber: Subscriber, consent: Consent) -> None:
+    """Replace the subscriber's consent record with this one."""
+    subscriber.consent_at = consent.at
+    subscriber.consent_ip = consent.ip
+    subscriber.consent_user_agent = (consent.user_agent or "")[:500] or None
+    subscriber.consent_form_version = consent.form_version
+    subscriber.consent_source = consent.source
+    subscriber.consent_note = consent.note
+
+
+def request_subscription(session: Session, email: str, consent: Consent) -> Subscriber | None:
+    """Record a request to subscribe; return the subscriber when a confirmation email is due now.
+
+    New, pending, unsubscribed, bounced and complained addresses become pending with this consent;
+    an active one is left alone. The caller answers identically in every case.
+    """
+    subscriber = find_subscriber(session, email)
+    if subscriber is None:
+        subscriber = Subscriber(
+            email=email, email_key=email_key(email), status=Status.PENDING, created_at=consent.at
+        )
+        session.add(subscriber)
+    elif subscriber.status == Status.ACTIVE:
+        return None
+    elif subscriber.status != Status.PENDING:
+        subscriber.confirmation_sent_at = None  # a fresh request: the 10-minute pause is for repeats
+    subscriber.status = Status.PENDING
+    subscriber.confirmed_at = None
+    record_consent(subscriber, consent)
+    session.flush()
+    return subscriber if claim_confirmation(session, subscriber, consent.at) else None
+
+
+def claim_confirmation(session: Session, subscriber: Subscriber, now: datetime) -> bool:
+    """Mark a confirmation email as sent unless one went out less than RESEND_AFTER ago."""
+    claimed = session.execute(
+        update(Subscriber)
+        .where(
+            Subscriber.id == subscriber.id,
+            or_(
+                Subscriber.confirmation_sent_at.is_(None),
+                Subscriber.confirmation_sent_at <= now - RESEND_AFTER,
+            ),
+        )
+        .values(confirmation_sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(subscriber, ["confirmation_sent_at"])
+    return claimed.rowcount == 1
+
+
+def confirm(session: Session, subscriber: Subscriber, ip: str | None, now: datetime) -> bool:
+    """Activate a pending subscriber; return False when there was nothing to confirm."""
+    if subscriber.status != Status.PENDING:
+        return False
+    subscriber.status = Status.ACTIVE
+    subscriber.confirmed_at = now
+    subscriber.confirmed_ip = ip
+    subscriber.unsubscribed_at = None
+    subscriber.bounce_count = 0
+    # Confirming through the emailed link is the person asking again themselves: lift any suppression.
+    session.execute(delete(Suppression).where(Suppression.email_hash == suppression_hash(subscriber.email)))
+    return True
+
+
+def unsubscribe(subscriber: Subscriber, now: datetime) -> bool:
+    """Stop all mail to a subscriber; return False when they were already unsubscribed."""
+    if subscriber.status == Status.UNSUBSCRIBED:
+        return False
+    subscriber.status = Status.UNSUBSCRIBED
+    subscriber.unsubscribed_at = now
+    return True
+
+
+def erase(session: Session, email: str) -> bool:
+    """Delete everything about an address, keeping only its suppression hash; False if unknown."""
+    subscriber = find_subscriber(session, email)
+    if subscriber is not None:
+        session.delete(subscriber)
+    if not is_suppressed(session, email):
+        session.add(Suppression(email_hash=suppression_hash(email), reason="erased"))
+    session.flush()
+    return subscriber is not None

@@ -1,0 +1,92 @@
+"""Small helpers shared by the tests: CSRF tokens, links in messages, subscriber look-ups."""
+
+import re
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+from sqlalchemy import select
+
+from blog.extensions import db
+from blog.models import Subscriber
+
+CSRF_INPUT = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "no csrf_token field on the page"
+    return match.group(1)
+
+
+def submit(client, path: str, data: dict, **kwargs):
+    """GET a page, then POST `data` to it with the page's CSRF token, like a browser would."""
+    token = csrf_token(client.get(path).text)
+    return client.post(path, data={"csrf_token": token} | data, **kwargs)
+
+
+def subscribe(client, email: str, **kwargs):
+    return submit(client, "/subscribe", {"email": email, "website": ""}, **kwargs)
+
+
+def subscriber(app, email: str) -> Subscriber | None:
+    """The subscriber row as the database has it now (a fresh session, nothing cached)."""
+    with app.app_context():
+        row = db.session.scalar(select(Subscriber).where(Subscriber.email_key == email.lower()))
+        if row is not None:
+            db.session.expunge(row)
+        db.session.remove()
+        return row
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    """The text and HTML bodies of a multipart/alternative message."""
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    return text, html
+
+
+def confirm_link(message: EmailMessage) -> str:
+    text, html = parts(message)
+    links = re.findall(r"https?://\S+/subscribe/confirm/[\w.-]+", text)
+    assert len(set(links)) == 1, links
+    assert f'href="{links[0]}"' in html
+    return links[0]
+
+
+def outbox(app) -> list[EmailMessage]:
+    """The messages the development transport wrote into the instance folder, oldest first."""
+    folder = Path(app.config["OUTBOX_FOLDER"])
+    files = sorted(folder.glob("*.eml")) if folder.exists() else []
+    return [message_from_bytes(path.read_bytes(), policy=default) for path in files]
+
+
+def add_post(title: str, published_at, tags=(), draft: bool = False) -> None:
+    """Store a published post directly (within an app context; the caller commits)."""
+    from blog.models import Post, Tag
+
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    post = Post(
+        slug=slug,
+        title=title,
+        body=f"About {title}.",
+        html=f"<p>About {title}.</p>",
+        excerpt=f"About {title}.",
+        draft=draft,
+        published_at=published_at,
+    )
+    post.tags = [
+        db.session.scalar(select(Tag).where(Tag.slug == tag)) or Tag(slug=tag, name=tag) for tag in tags
+    ]
+    db.session.add(post)
+    db.session.flush()
+
+
+def add_subscribers(count: int, status: str = "active", prefix: str = "reader") -> list[str]:
+    """Store subscribers reader0@example.com ... directly; return their addresses."""
+    from blog.models import Subscriber
+
+    emails = [f"{prefix}{index}@example.com" for index in range(count)]
+    db.session.add_all(Subscriber(email=email, email_key=email, status=status) for email in emails)
+    return emails

@@ -1,0 +1,272 @@
+"""Real servers for the tests: a private Redis, an SMTP server, a Celery worker, a web server."""
+
+import asyncio
+import email
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from werkzeug.serving import make_server
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Variables the app reads; a worker started by a test gets only what the test gives it.
+CONFIG_VARIABLES = [
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SITE_URL",
+    "SITE_TITLE",
+    "SITE_DESCRIPTION",
+    "AUTHOR_NAME",
+    "TIMEZONE",
+    "POSTS_PER_PAGE",
+    "MAIL_FROM",
+    "MAIL_POSTAL_ADDRESS",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_SECURITY",
+    "DKIM_DOMAIN",
+    "DKIM_SELECTOR",
+    "DKIM_PRIVATE_KEY",
+]
+
+
+def require_program(name: str) -> str:
+    """Return a program's path; without it, skip the test, or fail it when CI is set."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not installed (apt-get install {name})"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.05):
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what}")
+
+
+class RedisServer:
+    """A private redis-server on a free port: nothing saved to disk, gone when stopped."""
+
+    def __init__(self, executable: str, folder: Path) -> None:
+        self.executable, self.folder = executable, folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = self._start()
+        self.client = redis.Redis.from_url(self.url)
+        wait_until(self.ping, 10, f"redis-server on port {self.port}")
+
+    def ping(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with code {self.process.returncode}")
+        try:
+            return bool(self.client.ping())
+        except redis.ConnectionError:
+            return False
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--dir", str(self.folder), "--logfile", str(self.folder / "redis.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def restart(self, down_for: float = 1.0) -> None:
+        """Kill the server (losing every queued task: nothing is persisted) and start it again."""
+        self.process.kill()
+        self.process.wait(10)
+        time.sleep(down_for)
+        self.process = self._start()
+        wait_until(self.ping, 10, f"redis-server to come back on port {self.port}")
+
+    def flush(self) -> None:
+        self.client.flushall()
+
+    def stop(self) -> None:
+        self.client.close()
+        self.process.terminate()
+        self.process.wait(10)
+
+
+class MailHandler:
+    """Collects every message the SMTP server accepts; `reply` makes it answer DATA with an error."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.reply: str | None = None
+        # policy(recipients) may return an error reply for one message; delay slows every DATA.
+        self.policy: Callable[[list[str]], str | None] | None = None
+        self.delay = 0.0
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.reply:
+            return self.reply
+        if self.policy and (reply := self.policy(list(envelope.rcpt_tos))):
+            return reply
+        message = email.message_from_bytes(envelope.original_content, policy=default_policy)
+        with self.arrived:
+            self.messages.append(message)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+
+class SMTPServer:
+    """aiosmtpd on a free port in this process; optionally TLS, STARTTLS, and login (over TLS only)."""
+
+    def __init__(self, tls_context=None, implicit_tls: bool = False, login: tuple[str, str] | None = None):
+        self.handler = MailHandler()
+        self.port = free_port()
+        self.logins: list[str] = []
+        options = {}
+        if tls_context is not None and implicit_tls:
+            options["ssl_context"] = tls_context
+        elif tls_context is not None:
+            options.update(tls_context=tls_context, require_starttls=True)
+        if login:
+            options.update(authenticator=self._authenticator(login), auth_required=True)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
+        self.controller.start()
+
+    def _authenticator(self, login: tuple[str, str]):
+        def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+            user = auth_data.login.decode()
+            ok = (user, auth_data.password.decode()) == login
+            if ok:
+                self.logins.append(user)
+            return AuthResult(success=ok, handled=False)
+
+        return authenticate
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.handler.messages
+
+    def wait_for(self, count: int = 1, timeout: float = 30) -> list[EmailMessage]:
+        """Block until `count` messages have arrived; return them."""
+        with self.handler.arrived:
+            if not self.handler.arrived.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise TimeoutError(f"{len(self.messages)} of {count} messages arrived in {timeout}s")
+        return list(self.messages)
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+class CeleryProcess:
+    """A `celery -A worker.main` process in its own session, configured only by environment variables."""
+
+    ready_marker = ""
+
+    def __init__(self, arguments: list[str], env: dict[str, str], log_path: Path) -> None:
+        base = {key: value for key, value in os.environ.items() if key not in CONFIG_VARIABLES}
+        self.log_path = log_path
+        self.log = log_path.open("w")
+        command = [sys.executable, "-m", "celery", "-A", "worker.main", *arguments, "--loglevel=INFO"]
+        self.process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=base | env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so kill() takes the pool children too
+        )
+        name = type(self).__name__
+        wait_until(self._ready, 60, f"the {name} to start (log: {log_path})", interval=0.2)
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the Celery process exited early:\n{self.output()}")
+        return self.ready_marker in self.output()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no warm shutdown, no acks, nothing cleaned up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        self.log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            self.log.close()
+            return
+        self.process.terminate()  # warm shutdown: finishes the task in hand
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.log.close()
+
+
+class CeleryWorker(CeleryProcess):
+    """`celery -A worker.main worker`: solo pool by default, or prefork (which enforces time limits)."""
+
+    ready_marker = " ready."
+
+    def __init__(self, env: dict[str, str], log_path: Path, pool: str = "solo", concurrency: int = 1) -> None:
+        arguments = ["worker", f"--pool={pool}", f"--concurrency={concurrency}"]
+        arguments += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        arguments += ["--hostname", f"test-{os.getpid()}-{free_port()}@localhost"]
+        super().__init__(arguments, env, log_path)
+
+
+class CeleryBeat(CeleryProcess):
+    """`celery -A worker.main beat`, its schedule file in the test's folder."""
+
+    ready_marker = "beat: Starting"
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        schedule = log_path.with_suffix(".schedule")
+        super().__init__(["beat", "--schedule", str(schedule)], env, log_path)
+
+
+class LiveServer:
+    """The app served over real HTTP on a free port, in a background thread."""
+
+    def __init__(self, app) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)

@@ -1,0 +1,75 @@
+"""The confirmation email: its content, inline sending over SMTP, and failures that send nothing."""
+
+import pytest
+from helpers import confirm_link, parts, subscribe, subscriber
+from sqlalchemy import select
+
+from blog.extensions import db
+from blog.models import Subscriber
+from blog.newsletter.confirmation import build_confirmation, send_confirmation
+from blog.newsletter.message import HeaderInjectionError
+
+
+def test_the_email_has_the_link_and_the_postal_address_in_both_parts(app_factory):
+    app = app_factory(
+        SITE_URL="https://notes.example.com/blog",
+        SITE_TITLE="Ada's Notes",
+        MAIL_FROM="Ada's Notes <digest@notes.example.com>",
+        MAIL_POSTAL_ADDRESS="1 Example Street, 12345 Example City",
+    )
+    subscribe(app.test_client(), "a@example.org")
+    with app.app_context():
+        row = db.session.scalar(select(Subscriber))
+        message = build_confirmation(row)
+    assert str(message["Subject"]) == "Confirm your subscription to Ada's Notes"
+    assert str(message["From"]) == "Ada's Notes <digest@notes.example.com>"
+    assert message["Message-ID"].endswith("@notes.example.com>")
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert confirm_link(message).startswith("https://notes.example.com/blog/subscribe/confirm/")
+    text, html = parts(message)
+    assert "1 Example Street, 12345 Example City" in text and "1 Example Street, 12345 Example City" in html
+    assert "Ada&#39;s Notes" in html  # escaped in HTML
+
+
+def test_inline_sending_goes_to_the_smtp_server(app_factory, smtp_server, smtp_config):
+    app = app_factory(**smtp_config)
+    assert subscribe(app.test_client(), "a@example.org").status_code == 303
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "a@example.org"
+
+
+@pytest.mark.parametrize("reply", ["451 4.3.0 Try again later", "550 5.1.1 No such user"])
+def test_an_smtp_failure_inline_still_gives_the_same_answer(app_factory, smtp_server, smtp_config, reply):
+    app = app_factory(**smtp_config)
+    client = app.test_client()
+    smtp_server.handler.reply = reply
+    failed = subscribe(client, "a@example.org")
+    smtp_server.handler.reply = None
+    worked = subscribe(client, "b@example.org")
+    assert (failed.status_code, failed.headers["Location"], failed.data) == (
+        worked.status_code,
+        worked.headers["Location"],
+        worked.data,
+    )
+    assert [m["To"] for m in smtp_server.wait_for(1)] == ["b@example.org"]
+    assert subscriber(app, "a@example.org").status == "pending"
+
+
+def test_a_line_break_in_the_subject_raises_and_sends_nothing(app_factory, smtp_server, smtp_config):
+    app = app_factory(SITE_TITLE="Notes\r\nBcc: victim@example.net", **smtp_config)
+    with app.app_context():
+        row = Subscriber(email="a@example.org", email_key="a@example.org")
+        db.session.add(row)
+        db.session.commit()
+        with pytest.raises(HeaderInjectionError, match="Subject"):
+            send_confirmation(row.id)
+    assert smtp_server.messages == []
+
+
+def test_nothing_is_sent_to_someone_no_longer_pending(app, smtp_server):
+    with app.app_context():
+        row = Subscriber(email="a@example.org", email_key="a@example.org", status="active")
+        db.session.add(row)
+        db.session.commit()
+        assert send_confirmation(row.id) is None
+        assert send_confirmation(row.id + 1000) is None

@@ -1,0 +1,255 @@
+"""Digests in the database and over SMTP, in this process: dispatch, fan-out, batches, failures."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from helpers import add_post, add_subscribers, parts
+from servers import free_port
+from sqlalchemy import func, select
+
+from blog.extensions import db
+from blog.models import Delivery, Digest, Schedule, Subscriber
+from blog.newsletter import delivery
+from blog.newsletter.digests import create_digest, save_schedule
+from blog.newsletter.sending import composer_from_app, run_dispatch, send_next_batch
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def mail_app(app_factory, smtp_config):
+    return app_factory(
+        **smtp_config,
+        SITE_URL="https://blog.example.com",
+        MAIL_FROM="Weeknote <digest@blog.example.com>",
+        MAIL_POSTAL_ADDRESS="1 Example Street, Berlin",
+        DELIVERY_BATCH_SIZE=3,
+        DELIVERY_RETRY_BASE=0.01,
+    )
+
+
+@pytest.fixture
+def week(mail_app):
+    """Three posts this week, one older, one draft; 4 active subscribers, 1 pending, 1 gone."""
+    with mail_app.app_context():
+        for day, title in ((1, "Newest"), (2, "Middle"), (3, "Oldest")):
+            add_post(title, NOW - timedelta(days=day), tags=("rust",))
+        add_post("Last month", NOW - timedelta(days=30))
+        add_post("Draft", NOW - timedelta(days=1), draft=True)
+        add_subscribers(4)
+        add_subscribers(1, status="pending", prefix="pending")
+        add_subscribers(1, status="unsubscribed", prefix="gone")
+        db.session.commit()
+
+
+def due_schedule(min_posts: int = 1, hold: bool = False, ago: timedelta = timedelta(minutes=1)) -> Schedule:
+    """A schedule whose run was `ago` (one minute ago by default)."""
+    schedule = save_schedule(
+        db.session,
+        weekday=0,
+        local_time=time(8),
+        timezone="UTC",
+        min_posts=min_posts,
+        hold_for_review=hold,
+        enabled=True,
+        now=NOW,
+    )
+    schedule.next_run_at = NOW - ago
+    db.session.commit()
+    return schedule
+
+
+def send_all(digest_id: int) -> None:
+    for _ in range(50):
+        due = send_next_batch(digest_id)
+        if due is None:
+            return
+        if due > datetime.now(UTC):
+            db.session.execute(  # skip the backoff wait instead of sleeping
+                Delivery.__table__.update()
+                .values(next_attempt_at=None)
+                .where(Delivery.digest_id == digest_id)
+            )
+            db.session.commit()
+    raise AssertionError("the digest did not finish in 50 batches")
+
+
+def test_dispatch_creates_one_digest_for_active_subscribers(mail_app, week):
+    with mail_app.app_context():
+        schedule = due_schedule()
+        assert run_dispatch(NOW) == [1]
+        assert run_dispatch(NOW) == [1]  # a repeated tick restarts, but creates nothing
+        digest = db.session.scalar(select(Digest))
+        assert db.session.scalar(select(func.count()).select_from(Digest)) == 1
+        assert digest.status == "sending" and digest.subject.startswith("Weeknote — 3 new posts (")
+        assert [db.session.get(type(schedule), schedule.id).next_run_at > NOW] == [True]
+        rows = db.session.scalars(select(Delivery).order_by(Delivery.id)).all()
+        emails = sorted(row.subscriber.email for row in rows)
+        assert emails == [f"reader{i}@example.com" for i in range(4)]
+        assert html_order(digest.html) == ["Newest", "Middle", "Oldest"]
+
+
+def html_order(html: str) -> list[str]:
+    titles = ("Newest", "Middle", "Oldest", "Last month", "Draft")
+    return sorted((title for title in titles if f">{title}<" in html), key=lambda t: html.index(f">{t}<"))
+
+
+def test_thin_week_is_skipped_and_held_digest_waits(mail_app, week):
+    with mail_app.app_context():
+        due_schedule(min_posts=4)
+        assert run_dispatch(NOW) == []
+        digest = db.session.scalar(select(Digest))
+        assert digest.status == "skipped"
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+        due_schedule(hold=True, ago=timedelta(seconds=30))
+        run_dispatch(NOW)
+        held = db.session.scalar(select(Digest).order_by(Digest.id.desc()))
+        assert held.status == "held" and held.html
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_every_active_subscriber_gets_one_well_formed_message(mail_app, week, smtp_server):
+    with mail_app.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        send_all(digest_id)
+        digest = db.session.get(Digest, digest_id)
+        assert digest.status == "sent" and digest.sent_at is not None
+        assert delivery.counts(db.session, digest_id) == {
+            "pending": 0, "claimed": 0, "sent": 4, "failed": 0, "skipped": 0
+        }  # fmt: skip
+    messages = smtp_server.messages
+    assert sorted(str(m["To"]) for m in messages) == [f"reader{i}@example.com" for i in range(4)]
+    message = messages[0]
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert str(message["From"]) == "Weeknote <digest@blog.example.com>"
+    assert message["Subject"] == digest.subject
+    assert message["Date"] and message["Message-ID"].startswith(f"<digest-{digest_id}.")
+    assert message["List-Id"] == "Weeknote <digest.blog.example.com>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = message["List-Unsubscribe"].strip().strip("<>")
+    assert unsubscribe.startswith("https://blog.example.com/unsubscribe/")
+    text, html = parts(message)
+    for body in (text, html):
+        assert unsubscribe in body and "1 Example Street, Berlin" in body
+        assert f"https://blog.example.com/digests/{digest_id}/" in body
+    assert len({m["List-Unsubscribe"] for m in messages}) == 4  # each recipient their own link
+    with mail_app.app_context():
+        message_ids = set(db.session.scalars(select(Delivery.message_id)))
+    assert message_ids == {m["Message-ID"] for m in messages}
+
+
+def test_one_click_link_in_the_digest_unsubscribes(mail_app, week, smtp_server):
+    with mail_app.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        send_all(digest_id)
+    message = next(m for m in smtp_server.messages if str(m["To"]) == "reader2@example.com")
+    path = message["List-Unsubscribe"].strip().strip("<>").removeprefix("https://blog.example.com")
+    response = mail_app.test_client().post(path, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    with mail_app.app_context():
+        person = db.session.scalar(select(Subscriber).where(Subscriber.email == "reader2@example.com"))
+        assert person.status == "unsubscribed"
+
+
+def test_hard_bounce_fails_one_row_and_suppresses_after_three(mail_app, week, smtp_server):
+    smtp_server.handler.policy = lambda rcpts: (
+        "550 5.1.1 No such user" if "reader1@example.com" in rcpts else None
+    )
+    with mail_app.app_context():
+        for round_number in range(3):
+            digest_id = send_now(round_number)
+            numbers = delivery.counts(db.session, digest_id)
+            assert (numbers["sent"], numbers["failed"]) == (3, 1)
+            failed = db.session.scalar(
+                select(Delivery).where(Delivery.digest_id == digest_id, Delivery.status == "failed")
+            )
+            assert "550" in failed.error
+        person = db.session.scalar(select(Subscriber).where(Subscriber.email == "reader1@example.com"))
+        assert (person.bounce_count, person.status) == (3, "bounced")
+        assert len([m for m in smtp_server.messages if str(m["To"]) == "reader0@example.com"]) == 3
+
+
+def send_now(round_number: int) -> int:
+    """Create and send a digest; each round adds a post (a digest covers the time since the last)."""
+    moment = NOW + timedelta(seconds=round_number)
+    add_post(f"Round {round_number}", moment - timedelta(milliseconds=500))
+    digest = create_digest(db.session, composer_from_app(), moment)
+    assert digest.status == "sending"
+    delivery.fan_out(db.session, digest)
+    db.session.commit()
+    send_all(digest.id)
+    return digest.id
+
+
+def test_temporary_failures_are_retried_until_sent(mail_app, week, smtp_server):
+    refusals = {"left": 3}
+
+    def greylist(rcpts):
+        if refusals["left"]:
+            refusals["left"] -= 1
+            return "451 4.7.1 Try again later"
+        return None
+
+    smtp_server.handler.policy = greylist
+    with mail_app.app_context():
+        digest_id = send_now(0)
+        assert delivery.counts(db.session, digest_id)["sent"] == 4
+        attempts = sorted(
+            db.session.scalars(select(Delivery.attempts).where(Delivery.digest_id == digest_id))
+        )
+        assert sum(attempts) == 3
+    assert sorted(str(m["To"]) for m in smtp_server.messages) == [f"reader{i}@example.com" for i in range(4)]
+
+
+def test_unsubscribing_after_fan_out_skips_the_row(mail_app, week, smtp_server):
+    with mail_app.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        person = db.session.scalar(select(Subscriber).where(Subscriber.email == "reader3@example.com"))
+        person.status = "unsubscribed"
+        db.session.commit()
+        send_all(digest_id)
+        assert delivery.counts(db.session, digest_id)["skipped"] == 1
+    assert "reader3@example.com" not in {str(m["To"]) for m in smtp_server.messages}
+
+
+def test_stale_claims_are_taken_over_and_live_ones_are_not(mail_app, week, smtp_server):
+    settings = delivery.DeliverySettings(batch_size=10, claim_timeout=timedelta(minutes=10))
+    with mail_app.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        _, first = delivery.claim_batch(db.session, digest_id, settings, NOW)
+        assert len(first) == 4
+        _, none = delivery.claim_batch(db.session, digest_id, settings, NOW + timedelta(minutes=5))
+        assert none == []
+        _, again = delivery.claim_batch(db.session, digest_id, settings, NOW + timedelta(minutes=11))
+        assert again == first
+
+
+def test_retry_failed_sends_again(mail_app, week, smtp_server):
+    smtp_server.handler.policy = lambda rcpts: (
+        "554 5.7.1 Rejected" if "reader0@example.com" in rcpts else None
+    )
+    with mail_app.app_context():
+        digest_id = send_now(0)
+        assert delivery.counts(db.session, digest_id)["failed"] == 1
+        smtp_server.handler.policy = None
+        assert delivery.retry_failed(db.session, digest_id) == 1
+        assert db.session.get(Digest, digest_id).status == "sending"
+        send_all(digest_id)
+        assert delivery.counts(db.session, digest_id)["sent"] == 4
+        assert db.session.get(Digest, digest_id).status == "sent"
+    assert [str(m["To"]) for m in smtp_server.messages].count("reader0@example.com") == 1
+
+
+def test_unreachable_smtp_server_hands_the_batch_back(mail_app, week):
+    mail_app.config["SMTP_PORT"] = free_port()  # nothing listens there
+    with mail_app.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        with pytest.raises(Exception, match="cannot reach SMTP server"):
+            send_next_batch(digest_id)
+        assert delivery.counts(db.session, digest_id)["pending"] == 4

@@ -1,0 +1,149 @@
+"""Transports against a real SMTP server: plain, STARTTLS, TLS, login, 4xx and 5xx; the outbox."""
+
+import ssl
+from datetime import UTC, datetime
+from email.headerregistry import Address
+
+import pytest
+import trustme
+from servers import SMTPServer, free_port
+
+from blog.newsletter.message import build_message
+from blog.newsletter.transport import OutboxTransport, SendError, SMTPTransport, transport_from_config
+
+
+def sample(to: str = "reader@example.org"):
+    return build_message(
+        sender=Address("Weeknote", "digest", "example.com"),
+        to=to,
+        subject="Hello",
+        text="Hi.\n",
+        html="<p>Hi.</p>\n",
+        now=datetime(2026, 11, 2, tzinfo=UTC),
+    )
+
+
+@pytest.fixture(scope="module")
+def certificate_authority():
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls(certificate_authority):
+    """A server context with a certificate for 127.0.0.1, and a client context that trusts it."""
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate_authority.issue_cert("127.0.0.1").configure_cert(server)
+    client = ssl.create_default_context()
+    certificate_authority.configure_trust(client)
+    return server, client
+
+
+def test_plain_smtp_delivers_one_message_per_send(smtp_server):
+    with SMTPTransport("127.0.0.1", smtp_server.port, "none") as transport:
+        transport.send(sample("a@example.org"))
+        transport.send(sample("b@example.org"))
+    messages = smtp_server.wait_for(2)
+    assert [m["To"] for m in messages] == ["a@example.org", "b@example.org"]
+    assert smtp_server.handler.envelopes[0] == ("digest@example.com", ["a@example.org"])
+
+
+def test_starttls_and_login(tls):
+    server_context, client_context = tls
+    server = SMTPServer(tls_context=server_context, login=("mailer", "s3cret"))
+    try:
+        with SMTPTransport(
+            "127.0.0.1", server.port, "starttls", "mailer", "s3cret", ssl_context=client_context
+        ) as transport:
+            transport.send(sample())
+        assert len(server.wait_for(1)) == 1
+        assert server.logins == ["mailer"]
+    finally:
+        server.stop()
+
+
+def test_implicit_tls(tls):
+    server_context, client_context = tls
+    server = SMTPServer(tls_context=server_context, implicit_tls=True)
+    try:
+        with SMTPTransport("127.0.0.1", server.port, "tls", ssl_context=client_context) as transport:
+            transport.send(sample())
+        assert server.wait_for(1)[0]["Subject"] == "Hello"
+    finally:
+        server.stop()
+
+
+def test_an_untrusted_certificate_is_refused(tls):
+    server_context, _ = tls
+    server = SMTPServer(tls_context=server_context)
+    try:
+        untrusting = SMTPTransport("127.0.0.1", server.port, "starttls")
+        with pytest.raises(SendError, match="cannot reach"), untrusting:
+            pass
+        assert server.messages == []
+    finally:
+        server.stop()
+
+
+def test_wrong_password_is_a_permanent_error(tls):
+    server_context, client_context = tls
+    server = SMTPServer(tls_context=server_context, login=("mailer", "s3cret"))
+    try:
+        with (
+            pytest.raises(SendError) as caught,
+            SMTPTransport(
+                "127.0.0.1", server.port, "starttls", "mailer", "wrong", ssl_context=client_context
+            ),
+        ):
+            pass
+        assert (caught.value.temporary, caught.value.code) == (False, 535)
+    finally:
+        server.stop()
+
+
+def test_starttls_missing_says_which_setting_to_check(smtp_server):
+    expected = "does not offer STARTTLS: check SMTP_SECURITY"
+    transport = SMTPTransport("127.0.0.1", smtp_server.port, "starttls")
+    with pytest.raises(SendError, match=expected) as caught, transport:
+        pass
+    assert caught.value.temporary is False
+
+
+@pytest.mark.parametrize(
+    "reply,temporary,code",
+    [("451 4.3.0 Try again later", True, 451), ("554 5.7.1 Rejected as spam", False, 554)],
+)
+def test_smtp_errors_say_whether_to_retry(smtp_server, reply, temporary, code):
+    smtp_server.handler.reply = reply
+    with (
+        pytest.raises(SendError) as caught,
+        SMTPTransport("127.0.0.1", smtp_server.port, "none") as transport,
+    ):
+        transport.send(sample())
+    assert (caught.value.temporary, caught.value.code) == (temporary, code)
+    assert reply.split(" ", 2)[2] in str(caught.value)
+    assert smtp_server.messages == []
+
+
+def test_an_unreachable_server_is_a_temporary_error():
+    unreachable = SMTPTransport("127.0.0.1", free_port(), "none", timeout=2)
+    with pytest.raises(SendError, match="cannot reach SMTP server") as caught, unreachable:
+        pass
+    assert caught.value.temporary is True
+
+
+def test_outbox_writes_parseable_eml_files(tmp_path):
+    with OutboxTransport(tmp_path / "outbox") as transport:
+        transport.send(sample("a@example.org"))
+        transport.send(sample("b@example.org"))
+    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 2
+    assert b"To: a@example.org" in files[0].read_bytes()
+    assert not list((tmp_path / "outbox").glob("*.part"))
+
+
+def test_transport_from_config(tmp_path):
+    assert isinstance(transport_from_config({"OUTBOX_FOLDER": str(tmp_path)}), OutboxTransport)
+    smtp = transport_from_config(
+        {"SMTP_HOST": "mail.example.com", "SMTP_PORT": 2525, "SMTP_SECURITY": "tls", "SMTP_USERNAME": "u"}
+    )
+    assert (smtp.host, smtp.port, smtp.security, smtp.username) == ("mail.example.com", 2525, "tls", "u")

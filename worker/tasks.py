@@ -1,0 +1,49 @@
+"""Thin Celery tasks: take ids, call blog/, let the task decide retries."""
+
+import random
+from datetime import UTC, datetime
+
+from celery import shared_task
+from flask import current_app
+
+from blog import jobs
+from blog.newsletter.confirmation import send_confirmation as send_confirmation_now
+from blog.newsletter.sending import run_dispatch, send_next_batch
+from blog.newsletter.transport import SendError
+
+
+@shared_task(name=jobs.SEND_CONFIRMATION, bind=True, max_retries=8)
+def send_confirmation(self, subscriber_id: int) -> str | None:
+    """Send one subscriber's confirmation email; retry with backoff when the SMTP failure is temporary."""
+    try:
+        return send_confirmation_now(subscriber_id)
+    except SendError as error:
+        if not error.temporary:
+            raise
+        raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 1800)) from error
+
+
+@shared_task(name=jobs.DISPATCH_DIGESTS)
+def dispatch_digests() -> list[int]:
+    """The beat's tick: create due digests, and start batch tasks for those that need them."""
+    digest_ids = run_dispatch()
+    for digest_id in digest_ids:
+        jobs.queue_digest(digest_id)
+    return digest_ids
+
+
+@shared_task(name=jobs.SEND_DIGEST, bind=True, max_retries=None)
+def send_digest(self, digest_id: int) -> None:
+    """Send one batch of a digest, then hand the rest to the next task in the chain."""
+    try:
+        due = send_next_batch(digest_id)
+    except SendError as error:
+        if not error.temporary:
+            raise
+        # The SMTP server could not be reached: the batch went back to the queue; try later.
+        base = float(current_app.config["DELIVERY_RETRY_BASE"])
+        delay = min(base * 2 ** min(self.request.retries, 6), 1800) * random.uniform(0.5, 1.0)
+        raise self.retry(exc=error, countdown=delay) from error
+    if due is not None:
+        countdown = max(0.0, (due - datetime.now(UTC)).total_seconds())
+        send_digest.apply_async(args=[digest_id], countdown=countdown)
