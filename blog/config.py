@@ -21,6 +21,9 @@ DEFAULTS = {
     "SMTP_PASSWORD": "",
     "SMTP_SECURITY": "starttls",
     "DIGEST_SUBJECT": "",
+    "DKIM_DOMAIN": "",
+    "DKIM_SELECTOR": "",
+    "DKIM_PRIVATE_KEY": "",  # the PEM key itself, or the path of a file holding it
     # Delivery: rows per batch (one SMTP connection each), batch tasks started per digest, seconds
     # after which a claimed row counts as abandoned (a task may run half of it), first 4xx retry.
     "DELIVERY_BATCH_SIZE": 200,

@@ -143,7 +143,7 @@ def test_command(address: str, at: str | None) -> None:
     posts, composed = _preview(_parse_at(at))
     preview = Digest(id=0, subject=f"[Test] {composed.subject}", html=composed.html, text=composed.text)
     stand_in = Subscriber(email=address, token_secret="test")
-    mailer = mailer_for(preview, unsubscribe_url=lambda _: f"{current_app.config['SITE_URL'].rstrip('/')}/")
+    mailer = mailer_for(preview, unsubscribe=lambda _: f"{current_app.config['SITE_URL'].rstrip('/')}/")
     try:
         message = mailer.message_for(0, stand_in)
         with transport_from_config(current_app.config) as transport:

@@ -123,6 +123,7 @@ class MailHandler:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # each message exactly as received
         self.envelopes: list[tuple[str, list[str]]] = []
         self.reply: str | None = None
         # policy(recipients) may return an error reply for one message; delay slows every DATA.
@@ -140,6 +141,7 @@ class MailHandler:
         message = email.message_from_bytes(envelope.original_content, policy=default_policy)
         with self.arrived:
             self.messages.append(message)
+            self.raw.append(envelope.original_content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.arrived.notify_all()
         return "250 Message accepted for delivery"

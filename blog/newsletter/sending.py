@@ -15,6 +15,7 @@ from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
 from blog.newsletter.digests import Composer
 from blog.newsletter.dispatch import dispatch
 from blog.newsletter.links import unsubscribe_url
+from blog.newsletter.signing import signer_from_config
 from blog.newsletter.transport import transport_from_config
 
 
@@ -42,7 +43,7 @@ def mailer_for(
     config = current_app.config
     sender: Address = config["MAIL_FROM_ADDRESS"]
     list_id = f"{config['SITE_TITLE']} <digest.{urlsplit(config['SITE_URL']).hostname}>"
-    return delivery.DigestMailer(digest, sender, list_id, unsubscribe)
+    return delivery.DigestMailer(digest, sender, list_id, unsubscribe, signer_from_config(config))
 
 
 def run_dispatch(now: datetime | None = None) -> list[int]:

@@ -1,0 +1,110 @@
+"""`weeknote digest ...` as the author types it."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from helpers import add_post, add_subscribers, parts
+from sqlalchemy import func, select
+
+from blog.extensions import db
+from blog.models import Delivery, Digest, Schedule
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def author_app(app_factory, smtp_config):
+    """No REDIS_URL: commands send inline, as in development."""
+    return app_factory(
+        **smtp_config,
+        SITE_URL="https://blog.example.com",
+        MAIL_FROM="Weeknote <digest@blog.example.com>",
+        MAIL_POSTAL_ADDRESS="1 Example Street, Berlin",
+        TIMEZONE="Europe/Berlin",
+    )
+
+
+@pytest.fixture
+def cli(author_app):
+    runner = author_app.test_cli_runner()
+    return lambda *args: runner.invoke(args=list(args))
+
+
+@pytest.fixture
+def week(author_app):
+    with author_app.app_context():
+        add_post("Alpha", NOW - timedelta(days=1))
+        add_post("Beta", NOW - timedelta(days=2))
+        add_subscribers(3)
+        add_subscribers(1, status="pending", prefix="pending")
+        db.session.commit()
+
+
+def test_schedule_is_set_shown_and_validated(author_app, cli):
+    assert "No schedule yet" in cli("digest", "schedule").output
+    result = cli(
+        "digest", "schedule", "--weekday", "mon", "--time", "08:00", "--tz", "Europe/Berlin", "--hold"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Every mon at 08:00 Europe/Berlin, held for review" in result.output
+    assert "Next digest: Monday" in result.output and "08:00 Europe/Berlin" in result.output
+    with author_app.app_context():
+        schedule = db.session.scalar(select(Schedule))
+        local = schedule.next_run_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+        assert (local.weekday(), local.hour, local.minute) == (0, 8, 0) and schedule.next_run_at > NOW
+    assert "sent automatically" in cli("digest", "schedule", "--auto", "--min-posts", "2").output
+    assert "Every mon at 08:00" in cli("digest", "schedule").output
+    bad = cli("digest", "schedule", "--weekday", "someday", "--time", "08:00")
+    assert bad.exit_code == 2 and "use one of mon, tue" in bad.output
+    bad = cli("digest", "schedule", "--weekday", "mon", "--time", "8 o'clock")
+    assert bad.exit_code == 2 and "HH:MM" in bad.output
+    bad = cli("digest", "schedule", "--tz", "Mars/Olympus")
+    assert bad.exit_code == 2 and "unknown time zone 'Mars/Olympus'" in bad.output
+
+
+def test_preview_shows_the_message_and_saves_nothing(author_app, cli, week):
+    result = cli("digest", "preview", "--at", (NOW + timedelta(minutes=1)).isoformat())
+    assert result.exit_code == 0, result.output
+    assert "Subject: Weeknote — 2 new posts (" in result.stderr
+    assert "2 posts; 3 active subscribers" in result.stderr
+    assert "Read it: https://blog.example.com/posts/alpha/" in result.stdout
+    assert "<html" in cli("digest", "preview", "--html").stdout
+    with author_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Digest)) == 0
+
+
+def test_test_message_goes_to_one_address_without_a_delivery(author_app, cli, week, smtp_server):
+    result = cli("digest", "test", "--to", "me@example.com")
+    assert result.exit_code == 0, result.output
+    [message] = smtp_server.messages
+    assert str(message["To"]) == "me@example.com"
+    assert message["Subject"].startswith("[Test] Weeknote — 2 new posts")
+    text, _ = parts(message)
+    assert "Alpha" in text
+    with author_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+    bad = cli("digest", "test", "--to", "not an address\r\nBcc: x@example.com")
+    assert bad.exit_code == 1 and "the test message was not sent" in bad.output
+
+
+def test_send_now_then_status_and_retry(author_app, cli, week, smtp_server):
+    smtp_server.handler.policy = lambda rcpts: (
+        "550 5.1.1 No such user" if "reader1@example.com" in rcpts else None
+    )
+    result = cli("digest", "send", "--now")
+    assert result.exit_code == 0, result.output
+    assert "to 3 subscribers" in result.output
+    assert "0 pending, 0 claimed, 2 sent, 1 failed, 0 skipped" in result.output
+    assert sorted(str(m["To"]) for m in smtp_server.messages) == [
+        "reader0@example.com",
+        "reader2@example.com",
+    ]
+    assert "Digest 1 (sent): 0 pending, 0 claimed, 2 sent, 1 failed" in cli("digest", "status").output
+    smtp_server.handler.policy = None
+    result = cli("digest", "retry-failed", "1")
+    assert "1 failed deliveries queued again" in result.output
+    assert "3 sent, 0 failed" in result.output
+    assert [str(m["To"]) for m in smtp_server.messages].count("reader1@example.com") == 1
+    again = cli("digest", "send", "--now")
+    assert again.exit_code == 1 and "no posts since the last digest" in again.output
+    assert cli("digest", "status", "99").output.strip().endswith("no digest 99")
