@@ -185,8 +185,8 @@ def main() -> None:
         folder = Path(tmp)
         redis_port, sink_port = free_port(), free_port()
         redis = subprocess.Popen(
-            [need("redis-server", "redis-server"), "--port", str(redis_port), "--save", "", "--appendonly", "no",
-             "--dir", tmp],
+            [need("redis-server", "redis-server"), "--port", str(redis_port), "--save", "",
+             "--appendonly", "no", "--dir", tmp],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         sink = start_sink(sink_port)
