@@ -142,12 +142,12 @@ def test_command(address: str, at: str | None) -> None:
     """Send the preview to one address, without recording a delivery."""
     posts, composed = _preview(_parse_at(at))
     preview = Digest(id=0, subject=f"[Test] {composed.subject}", html=composed.html, text=composed.text)
-    stand_in = Subscriber(email=address, token_secret="test")
+    stand_in = delivery.Recipient(id=0, email=address, token_secret="test")
     mailer = mailer_for(preview, unsubscribe=lambda _: f"{current_app.config['SITE_URL'].rstrip('/')}/")
     try:
         message = mailer.message_for(0, stand_in)
         with transport_from_config(current_app.config) as transport:
-            transport.send(message)
+            transport.send_prepared(message)
     except (SendError, ValueError) as error:
         raise click.ClickException(f"the test message was not sent: {error}") from error
     click.echo(f"Sent a test of '{composed.subject}' ({len(posts)} posts) to {address}")

@@ -36,6 +36,7 @@ def build_message(
     to_name: str = "",
     headers: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    cte: str | None = None,
 ) -> EmailMessage:
     """Return a message with a text part and an HTML alternative; raise on any header injection."""
     message = EmailMessage()
@@ -46,8 +47,8 @@ def build_message(
     message["Message-ID"] = make_msgid(domain=sender.domain)
     for name, value in (headers or {}).items():
         message[_check_header("header name", name)] = _check_header(name, value)
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    message.set_content(text, cte=cte)
+    message.add_alternative(html, subtype="html", cte=cte)
     return message
 
 

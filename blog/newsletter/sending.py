@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from blog.extensions import db
-from blog.models import Digest, Subscriber
+from blog.models import Digest
 from blog.newsletter import delivery
 from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
 from blog.newsletter.digests import Composer
@@ -37,7 +37,7 @@ def settings_from_app() -> delivery.DeliverySettings:
 
 
 def mailer_for(
-    digest: Digest, unsubscribe: Callable[[Subscriber], str] = unsubscribe_url
+    digest: Digest, unsubscribe: Callable[[delivery.Recipient], str] = unsubscribe_url
 ) -> delivery.DigestMailer:
     """The message builder for one digest, with this site's sender and list id."""
     config = current_app.config

@@ -1,6 +1,5 @@
 """DKIM signatures (dkimpy) that cover the From, Subject and List-Unsubscribe headers."""
 
-from email.message import EmailMessage
 from pathlib import Path
 
 import dkim
@@ -22,18 +21,16 @@ class DKIMSigner:
             raise ValueError("DKIM_PRIVATE_KEY must be a PEM private key, or the path of a file holding one")
         self.domain, self.selector, self.key = domain.encode(), selector.encode(), key.encode()
 
-    def __call__(self, message: EmailMessage) -> EmailMessage:
-        """Add a DKIM-Signature computed over the bytes exactly as they will be sent."""
-        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-        headers = [name for name in SIGNED_HEADERS if message.get(name.decode()) is not None]
+    def __call__(self, data: bytes) -> bytes:
+        """Prepend a DKIM-Signature computed over the message bytes exactly as they are sent."""
+        header_block = data.split(b"\r\n\r\n", 1)[0].lower()
+        headers = [name for name in SIGNED_HEADERS if header_block.startswith(name + b":") or
+                   b"\r\n" + name + b":" in header_block]  # fmt: skip
         signature = dkim.sign(
             data, self.selector, self.domain, self.key,
             canonicalize=(b"relaxed", b"relaxed"), include_headers=headers,
         )  # fmt: skip
-        name, _, value = signature.decode().partition(":")
-        # Relaxed canonicalisation unfolds the header, so re-folding it here changes nothing.
-        message[name] = " ".join(value.split())
-        return message
+        return signature + data
 
 
 def signer_from_config(config) -> DKIMSigner | None:

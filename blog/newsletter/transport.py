@@ -14,6 +14,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -30,6 +31,16 @@ class SendError(Exception):
         self.code = code
 
 
+@dataclass(frozen=True)
+class PreparedMessage:
+    """A complete message as bytes (CRLF line ends), with its envelope."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
+
+
 class Transport(Protocol):
     """What delivery code needs: a context manager that sends messages."""
 
@@ -38,6 +49,8 @@ class Transport(Protocol):
     def __exit__(self, *exc_info: object) -> None: ...
 
     def send(self, message: EmailMessage) -> None: ...
+
+    def send_prepared(self, message: PreparedMessage) -> None: ...
 
 
 class SMTPTransport:
@@ -94,10 +107,18 @@ class SMTPTransport:
 
     def send(self, message: EmailMessage) -> None:
         """Send one message over the open connection."""
+        self._deliver(lambda smtp: smtp.send_message(message))
+
+    def send_prepared(self, message: "PreparedMessage") -> None:
+        """Send bytes that are already a complete message (the digest's fast path)."""
+        options = ["BODY=8BITMIME"] if self._smtp is not None and self._smtp.has_extn("8bitmime") else []
+        self._deliver(lambda smtp: smtp.sendmail(message.sender, [message.recipient], message.data, options))
+
+    def _deliver(self, send) -> None:
         if self._smtp is None:
             raise RuntimeError("SMTPTransport.send() outside a `with` block")
         try:
-            refused = self._smtp.send_message(message)
+            refused = send(self._smtp)
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()))
             raise _code_error(f"recipient refused: {reply!r}", code) from error
@@ -147,11 +168,17 @@ class OutboxTransport:
 
     def send(self, message: EmailMessage) -> None:
         """Write the message to <folder>/<UTC time>-<Message-ID>.eml."""
+        self._write(str(message.get("Message-ID", "")), message.as_bytes())
+
+    def send_prepared(self, message: "PreparedMessage") -> None:
+        self._write(message.message_id, message.data)
+
+    def _write(self, message_id: str, data: bytes) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        message_id = re.sub(r"[^A-Za-z0-9.@-]+", "", str(message.get("Message-ID", "")))[:80]
-        path = self.folder / f"{stamp}-{message_id or 'message'}.eml"
+        name = re.sub(r"[^A-Za-z0-9.@-]+", "", message_id)[:80]
+        path = self.folder / f"{stamp}-{name or 'message'}.eml"
         partial = path.with_suffix(".part")
-        partial.write_bytes(message.as_bytes())
+        partial.write_bytes(data)
         os.replace(partial, path)  # readers never see half a message
 
 
