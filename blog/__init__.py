@@ -6,9 +6,9 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from blog import cli, posts
+from blog import archive, assets, cli, discovery, feeds, posts, search, security, tags, templating
 from blog.config import Config, TestConfig, finish_config
-from blog.extensions import db, migrate
+from blog.extensions import cache, db, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,6 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     config = config or {}
     app = Flask(
         __name__,
+        static_folder=None,  # blog.assets serves static files under fingerprinted names
         instance_path=str(config.get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
     )
@@ -34,10 +35,15 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    cache.init_app(app)
+    templating.init_app(app)
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    app.register_blueprint(posts.bp)
+    for module in (posts, tags, archive, search, feeds, discovery):
+        app.register_blueprint(module.bp)
+    assets.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
@@ -46,6 +52,7 @@ def register_commands(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(404, posts.not_found)
+    app.register_error_handler(500, posts.server_error)
 
 
 @event.listens_for(Engine, "connect")

@@ -12,6 +12,7 @@ DEFAULTS = {
     "AUTHOR_NAME": "",
     "TIMEZONE": "UTC",
     "POSTS_PER_PAGE": 10,
+    "FEED_ITEMS": 20,
 }
 
 
@@ -20,6 +21,9 @@ class Config:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_IMPORT_BYTES = 5 * 1024 * 1024
+    PAGE_CACHE = True
+    CACHE_KEY_PREFIX = "weeknote:"
+    CACHE_DEFAULT_TIMEOUT = 24 * 3600  # entries of an outdated site state just age out
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
@@ -56,6 +60,7 @@ def normalise_database_url(url: str) -> str:
 def finish_config(config: dict, instance_path: Path) -> None:
     """Fill in the defaults that live in the instance folder and check what was given."""
     instance_path.mkdir(parents=True, exist_ok=True)
+    config["SITE_URL"] = config["SITE_URL"].rstrip("/")
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'weeknote.db'}"
     if not config.get("SECRET_KEY"):
@@ -67,6 +72,12 @@ def finish_config(config: dict, instance_path: Path) -> None:
             f"TIMEZONE={config['TIMEZONE']!r} is not an IANA time zone (try 'Europe/Berlin')"
         ) from error
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    # Rendered pages live in Redis when there is one (shared by every worker), else in process.
+    if config.get("REDIS_URL"):
+        config.setdefault("CACHE_TYPE", "RedisCache")
+        config.setdefault("CACHE_REDIS_URL", config["REDIS_URL"])
+    else:
+        config.setdefault("CACHE_TYPE", "SimpleCache")
 
 
 def load_or_create_secret(path: Path) -> str:

@@ -2,11 +2,16 @@
 
 import os
 import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from sqlalchemy import event
 
 from blog import create_app
 from blog.config import normalise_database_url
@@ -105,3 +110,88 @@ def write_post(tmp_path):
         return path
 
     return write
+
+
+def require(what: str, hint: str) -> None:
+    """Skip when a real component is missing on a developer's machine; fail under CI."""
+    message = f"{what} is not available: {hint}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A private redis-server on a free port, without persistence, for this test run only."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        require("redis-server", "install it (apt-get install redis-server)")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("the private redis-server did not start")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def count_statements(app):
+    """Run a callable and return the SQL statements it sent to the database."""
+
+    def count(action) -> list[str]:
+        statements: list[str] = []
+        with app.app_context():
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                action()
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+        return statements
+
+    return count
+
+
+@pytest.fixture
+def import_posts(runner, tmp_path):
+    """Import the posts under tmp_path/posts (written with write_post) and fail loudly on errors."""
+
+    def run(*paths: Path) -> None:
+        result = runner.invoke(args=["import", *(str(p) for p in paths or [tmp_path / "posts"])])
+        assert result.exit_code == 0, result.output
+
+    return run
