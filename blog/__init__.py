@@ -6,7 +6,19 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from blog import archive, assets, cli, discovery, feeds, posts, search, security, tags, templating
+from blog import (
+    archive,
+    assets,
+    cli,
+    discovery,
+    feeds,
+    pagecache,
+    posts,
+    search,
+    security,
+    tags,
+    templating,
+)
 from blog.config import Config, TestConfig, finish_config
 from blog.extensions import cache, db, migrate
 
@@ -36,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     cache.init_app(app)
+    pagecache.init_app(app)
     templating.init_app(app)
     security.init_app(app)
 

@@ -22,6 +22,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_IMPORT_BYTES = 5 * 1024 * 1024
     PAGE_CACHE = True
+    SITE_STATE_SECONDS = 1.0  # how stale a page may be after an edit, per process
     CACHE_KEY_PREFIX = "weeknote:"
     CACHE_DEFAULT_TIMEOUT = 24 * 3600  # entries of an outdated site state just age out
 
@@ -43,6 +44,7 @@ class TestConfig(Config):
     """Settings for the test suite: no environment leaks in, a fixed secret."""
 
     TESTING = True
+    SITE_STATE_SECONDS = 0.0  # tests see every change at once
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         super().__init__(environ or {})

@@ -1,5 +1,8 @@
 """The rendered-page cache and HTTP validators: ETags, Last-Modified, 304s and invalidation."""
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import redis
 from conftest import make_app
@@ -96,3 +99,28 @@ def test_pages_are_cached_in_redis_and_shared_between_processes(
     for app in (first, second):
         with app.app_context():
             db.engine.dispose()
+
+
+def test_with_a_state_interval_cached_pages_need_no_query(app, client, posts, count_statements):
+    app.config["SITE_STATE_SECONDS"] = 60
+    client.get("/posts/first/")
+    assert count_statements(lambda: client.get("/posts/first/")) == []
+
+
+def test_a_scheduled_post_ends_the_state_interval_when_it_is_due(app, client, write_post, import_posts):
+    app.config["SITE_STATE_SECONDS"] = 3600
+    soon = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
+    write_post("soon.md", f"---\ntitle: Due Soon\ndate: {soon}\n---\n\nHello.")
+    import_posts()
+    assert "Due Soon" not in client.get("/").text
+    time.sleep(1.6)
+    assert "Due Soon" in client.get("/").text
+
+
+def test_with_a_state_interval_edits_show_once_it_ends(app, client, posts, write_post, import_posts):
+    app.config["SITE_STATE_SECONDS"] = 0.5
+    assert "First, Edited" not in client.get("/").text
+    write_post("2024-01-01-first.md", "---\ntitle: First, Edited\ntags: [rust]\n---\n\nThe first post.")
+    import_posts()
+    time.sleep(0.6)
+    assert "First, Edited" in client.get("/").text
