@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import wraps
+from functools import cached_property, wraps
 
 from flask import Flask, Response, current_app, g, make_response, request
 from sqlalchemy import func, select
+from werkzeug.http import http_date
 
 from blog.extensions import cache, db
 from blog.models import Post
@@ -35,6 +36,10 @@ class SiteState:
     version: str
     last_modified: datetime | None
     expires: float = 0.0  # time.monotonic() after which this process reads it again
+
+    @cached_property
+    def http_date(self) -> str:
+        return http_date(self.last_modified)
 
 
 class ProcessMemo:
@@ -151,6 +156,8 @@ def to_entry(response: Response) -> tuple[bytes, list[tuple[str, str]]]:
 def finish(response: Response, state: SiteState, cache_control: str) -> Response:
     """Add validators and caching rules, and answer 304 when the client's copy is current."""
     if state.last_modified is not None:
-        response.last_modified = state.last_modified
+        response.headers["Last-Modified"] = state.http_date
     response.headers["Cache-Control"] = cache_control
-    return response.make_conditional(request)
+    if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:
+        return response.make_conditional(request)
+    return response
