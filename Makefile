@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 5000
+AXE := tests/js/node_modules/axe-core/axe.min.js
 
-.PHONY: run worker test lint bench clean
+.PHONY: run worker test lint bench bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +29,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# axe-core (npm) for the browser tests' accessibility scans; without npm they skip (and fail under CI).
+$(AXE): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/js --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the axe-core accessibility scans will be skipped"; \
+	fi
+
+test: lint $(AXE)
 	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_posts.py
 
+bench-serve: $(STAMP)
+	$(BIN)/python bench/serve.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info tests/js/node_modules test-artifacts

@@ -6,9 +6,23 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from blog import cli, digest_pages, posts, subscribe
+from blog import (
+    archive,
+    assets,
+    cli,
+    digest_pages,
+    discovery,
+    feeds,
+    pagecache,
+    posts,
+    search,
+    security,
+    subscribe,
+    tags,
+    templating,
+)
 from blog.config import Config, TestConfig, finish_config
-from blog.extensions import csrf, db, migrate
+from blog.extensions import cache, csrf, db, migrate
 from worker.celery_app import celery_init_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     config = config or {}
     app = Flask(
         __name__,
+        static_folder=None,  # blog.assets serves static files under fingerprinted names
         instance_path=str(config.get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
     )
@@ -37,12 +52,17 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     celery_init_app(app)  # only a client here: tasks are sent by name (blog.jobs), never imported
+    cache.init_app(app)
+    pagecache.init_app(app)
+    templating.init_app(app)
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    app.register_blueprint(posts.bp)
-    app.register_blueprint(digest_pages.bp)
+    for module in (posts, tags, archive, search, feeds, discovery, digest_pages):
+        app.register_blueprint(module.bp)
     subscribe.init_app(app)
+    assets.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
@@ -51,6 +71,7 @@ def register_commands(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(404, posts.not_found)
+    app.register_error_handler(500, posts.server_error)
 
 
 @event.listens_for(Engine, "connect")

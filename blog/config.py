@@ -20,6 +20,7 @@ DEFAULTS = {
     "SMTP_USERNAME": "",
     "SMTP_PASSWORD": "",
     "SMTP_SECURITY": "starttls",
+    "FEED_ITEMS": 20,
     "DIGEST_SUBJECT": "",
     "DKIM_DOMAIN": "",
     "DKIM_SELECTOR": "",
@@ -45,6 +46,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # a post left open all afternoon can still be subscribed from
     RATELIMIT_KEY_PREFIX = "weeknote-limits"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: keep limiting, per process
+    PAGE_CACHE = True
+    SITE_STATE_SECONDS = 1.0  # how stale a page may be after an edit, per process
+    CACHE_KEY_PREFIX = "weeknote:"
+    CACHE_DEFAULT_TIMEOUT = 24 * 3600  # entries of an outdated site state just age out
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
@@ -68,6 +73,7 @@ class TestConfig(Config):
     """Settings for the test suite: no environment leaks in, a fixed secret."""
 
     TESTING = True
+    SITE_STATE_SECONDS = 0.0  # tests see every change at once
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         super().__init__(environ or {})
@@ -85,6 +91,7 @@ def normalise_database_url(url: str) -> str:
 def finish_config(config: dict, instance_path: Path) -> None:
     """Fill in the defaults that live in the instance folder and check what was given."""
     instance_path.mkdir(parents=True, exist_ok=True)
+    config["SITE_URL"] = config["SITE_URL"].rstrip("/")
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'weeknote.db'}"
     if not config.get("SECRET_KEY"):
@@ -96,6 +103,12 @@ def finish_config(config: dict, instance_path: Path) -> None:
             f"TIMEZONE={config['TIMEZONE']!r} is not an IANA time zone (try 'Europe/Berlin')"
         ) from error
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    # Rendered pages live in Redis when there is one (shared by every worker), else in process.
+    if config.get("REDIS_URL"):
+        config.setdefault("CACHE_TYPE", "RedisCache")
+        config.setdefault("CACHE_REDIS_URL", config["REDIS_URL"])
+    else:
+        config.setdefault("CACHE_TYPE", "SimpleCache")
     config.setdefault("OUTBOX_FOLDER", str(instance_path / "outbox"))
     finish_mail_config(config)
     finish_queue_config(config)

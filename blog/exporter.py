@@ -11,6 +11,7 @@ from blog.models import Post
 def build_front_matter(post: Post) -> dict:
     """The normalised metadata of a post; importing it gives the same post back."""
     data: dict = {"title": post.title, "slug": post.slug, "date": post.published_at.isoformat()}
+    data["guid"] = post.guid  # feed readers know the post by it; a re-import keeps it
     if post.updated_at:
         data["updated"] = post.updated_at.isoformat()
     if post.draft:

@@ -1,5 +1,6 @@
 """Unbound Flask extensions, initialised in create_app()."""
 
+from flask_caching import Cache
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -16,6 +17,7 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
+cache = Cache()
 csrf = CSRFProtect()
 # The rate limiter is built per app in blog.subscribe.init_app: Flask-Limiter keeps its storage on the
 # Limiter object, so one shared instance would quietly share limits between apps.

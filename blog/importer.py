@@ -13,7 +13,7 @@ from blog.content import ContentError, ParsedPost, parse_file
 from blog.content.pipeline import hash_source
 from blog.content.reader import MAX_BYTES
 from blog.content.slugs import slugify
-from blog.models import Post, PostTag, Redirect, Tag
+from blog.models import Post, PostTag, Redirect, Tag, utcnow
 
 POST_SUFFIXES = {".md", ".markdown", ".mdx", ".txt"}
 LOCATION = {"source_path", "content_hash"}  # where a post came from, not what it says
@@ -137,12 +137,13 @@ class Importer:
             "title": parsed.title,
             "body": parsed.body,
             "html": parsed.html,
+            "plain_text": parsed.plain_text,
             "excerpt": parsed.excerpt,
             "reading_minutes": parsed.reading_minutes,
             "draft": parsed.draft,
             "published_at": parsed.published_at,
             "updated_at": parsed.updated_at,
-            "extra": parsed.extra,
+            "extra": {key: value for key, value in parsed.extra.items() if key != "guid"},  # a column
             "cover_image": self._store_cover(parsed),
             "source_path": source_path,
             "content_hash": parsed.content_hash,
@@ -159,6 +160,13 @@ class Importer:
 
     def _insert(self, fields: dict, parsed: ParsedPost) -> None:
         """Insert a new post with Core statements: a first import is mostly new posts."""
+        guid = parsed.extra.get("guid")
+        if (
+            isinstance(guid, str)
+            and guid
+            and self.session.scalar(select(Post.id).where(Post.guid == guid)) is None
+        ):
+            fields = fields | {"guid": guid}  # an exported post keeps its feed id
         post_id = self.session.execute(
             insert(Post.__table__).values(fields).returning(Post.__table__.c.id)
         ).scalar_one()
@@ -180,6 +188,7 @@ class Importer:
         old_slug = post.slug
         for name, value in fields.items():
             setattr(post, name, value)
+        post.modified_at = utcnow()  # also when only tags changed: cached pages key on it
         current = {link.tag_id: link for link in post.post_tags}
         post.post_tags = [
             current.get(tag_id) or PostTag(tag_id=tag_id) for tag_id in self._tag_ids(parsed.tags)

@@ -3,6 +3,7 @@
 import secrets
 from datetime import UTC, datetime, time
 from enum import StrEnum
+from uuid import uuid4
 
 from sqlalchemy import (
     JSON,
@@ -47,12 +48,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def new_guid() -> str:
+    """A feed id for a new post; stored once, so edits and slug changes never change it."""
+    return f"urn:uuid:{uuid4()}"
+
+
 class Post(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
+    guid: Mapped[str] = mapped_column(String(200), unique=True, index=True, default=new_guid)
     title: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
+    plain_text: Mapped[str] = mapped_column(Text, default="")  # what search indexes and quotes
     excerpt: Mapped[str] = mapped_column(Text, default="")
     reading_minutes: Mapped[int] = mapped_column(default=1)
     draft: Mapped[bool] = mapped_column(default=False, index=True)

@@ -1,7 +1,4 @@
-"""Reader pages: the list of posts, one post, media files and old-URL redirects."""
-
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+"""Reader pages: the list of posts, one post, media files, health, and the error pages."""
 
 from flask import (
     Blueprint,
@@ -14,40 +11,40 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select, text
-from sqlalchemy.orm import selectinload
 
 from blog.extensions import db
-from blog.models import Post, PostTag, Redirect
+from blog.models import Post, Redirect
+from blog.pagecache import PAGE, cached_page
+from blog.queries import neighbours, newest_first, published_posts, related_posts
 
 bp = Blueprint("posts", __name__)
 MEDIA_MAX_AGE = 365 * 24 * 3600
 
 
-def published_posts():
-    """Posts a reader may see: not drafts, and not scheduled for later."""
-    return select(Post).where(Post.draft.is_(False), Post.published_at <= datetime.now(UTC))
-
-
 @bp.get("/", defaults={"page": 1})
 @bp.get("/page/<int:page>/")
+@cached_page()
 def index(page: int):
-    query = (
-        published_posts()
-        .options(selectinload(Post.post_tags).joinedload(PostTag.tag))
-        .order_by(Post.published_at.desc(), Post.id.desc())
+    pagination = db.paginate(
+        newest_first(published_posts()),
+        page=page,
+        per_page=current_app.config["POSTS_PER_PAGE"],
+        error_out=False,
     )
-    pagination = db.paginate(query, page=page, per_page=current_app.config["POSTS_PER_PAGE"], error_out=False)
     if page > 1 and not pagination.items:
         abort(404)
     return render_template("posts/index.html", pagination=pagination)
 
 
 @bp.get("/posts/<slug>/")
+@cached_page()
 def show(slug: str):
-    post = db.session.scalar(published_posts().where(Post.slug == slug))
+    post = db.session.scalar(newest_first(published_posts()).where(Post.slug == slug))
     if post is None:
         abort(404)
-    return render_template("posts/post.html", post=post)
+    older, newer = neighbours(db.session, post)
+    related = related_posts(db.session, post)
+    return render_template("posts/post.html", post=post, older=older, newer=newer, related=related)
 
 
 @bp.get("/media/<path:name>")
@@ -60,8 +57,8 @@ def healthz():
     try:
         db.session.execute(text("SELECT 1"))
     except Exception as error:  # noqa: BLE001 - any failure means unhealthy
-        return {"status": "error", "database": str(error)}, 503
-    return {"status": "ok", "database": "ok"}
+        return {"status": "error", "database": str(error)}, 503, {"Cache-Control": "no-store"}
+    return {"status": "ok", "database": "ok"}, 200, {"Cache-Control": "no-store"}
 
 
 def not_found(error):
@@ -71,11 +68,9 @@ def not_found(error):
     old = db.session.scalar(select(Redirect).join(Redirect.post).where(Redirect.old_path.in_(candidates)))
     if old is not None:
         return redirect(url_for("posts.show", slug=old.post.slug), code=301)
-    return render_template("errors/404.html"), 404
+    return render_template("errors/404.html"), 404, {"Cache-Control": PAGE}
 
 
-@bp.app_template_filter("localdate")
-def localdate(moment: datetime) -> str:
-    """A date in the site's time zone, written out: 29 July 2023."""
-    local = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-    return f"{local.day} {local:%B %Y}"
+def server_error(error):
+    """A plain apology that needs no database (the database may be why we are here)."""
+    return render_template("errors/500.html"), 500, {"Cache-Control": "no-store"}

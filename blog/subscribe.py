@@ -63,6 +63,8 @@ def consent_text() -> dict[str, str]:
 def subscribe():
     """Show the form; on POST record the request and answer the same for every valid address."""
     form = SubscribeForm()
+    if request.method == "GET" and not form.email.data:
+        form.email.data = request.args.get("email", "")[:254]  # from the small form on every page
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("subscribe/subscribe.html", form=form), status

@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from blog.fulltext import is_search_table
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -70,6 +72,11 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(object, name, type_, reflected, compare_to):
+    """Leave the full-text index to its revision: triggers keep it, not the models (blog/fulltext.py)."""
+    return not (type_ == "table" and is_search_table(name))
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -98,6 +105,7 @@ def run_migrations_online():
         conf_args.setdefault("render_as_batch", True)  # SQLite needs batch ALTERs
         conf_args.setdefault("render_item", render_item)
         conf_args.setdefault("compare_type", True)
+        conf_args.setdefault("include_object", include_object)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

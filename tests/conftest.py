@@ -8,12 +8,23 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 from servers import CeleryWorker, RedisServer, SMTPServer, require_program
+from sqlalchemy import event
 
 from blog import create_app
 from blog.config import normalise_database_url
 from blog.extensions import db
 
 CONTENT = Path(__file__).parent / "content"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",  # this machine has no network; don't let Chromium try
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
@@ -170,3 +181,55 @@ def celery_worker(app, database_url, redis_url, smtp_server, tmp_path):
     worker = CeleryWorker(env, tmp_path / "worker.log")
     yield worker
     worker.stop()
+
+
+def require(what: str, hint: str) -> None:
+    """Skip when a real component is missing on a developer's machine; fail under CI."""
+    message = f"{what} is not available: {hint}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def count_statements(app):
+    """Run a callable and return the SQL statements it sent to the database."""
+
+    def count(action) -> list[str]:
+        statements: list[str] = []
+        with app.app_context():
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                action()
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+        return statements
+
+    return count
+
+
+@pytest.fixture
+def import_posts(runner, tmp_path):
+    """Import the posts under tmp_path/posts (written with write_post) and fail loudly on errors."""
+
+    def run(*paths: Path) -> None:
+        result = runner.invoke(args=["import", *(str(p) for p in paths or [tmp_path / "posts"])])
+        assert result.exit_code == 0, result.output
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright, one for the whole run (Playwright allows one)."""
+    if not CHROMIUM.exists():
+        require("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()

@@ -8,7 +8,7 @@ from blog.extensions import db
 from blog.models import Post
 
 FIELDS = (
-    "slug", "title", "body", "html", "excerpt", "reading_minutes", "draft",
+    "slug", "guid", "title", "body", "html", "excerpt", "reading_minutes", "draft",
     "published_at", "updated_at", "extra",
 )  # fmt: skip
 

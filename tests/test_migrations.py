@@ -6,11 +6,18 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from blog.extensions import db
+from blog.fulltext import is_search_table
+
+
+def outside_search_index(object, name, type_, reflected, compare_to) -> bool:
+    """The full-text index (FTS5 or tsvector table) is built by its revision, not by the models."""
+    return not (type_ == "table" and is_search_table(name))
 
 
 def schema_differences() -> list:
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": outside_search_index}
+        context = MigrationContext.configure(connection, opts=opts)
         return compare_metadata(context, db.metadata)
 
 

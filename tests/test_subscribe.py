@@ -24,12 +24,16 @@ def token_for(app, email: str, purpose: Purpose, age: timedelta = timedelta(0)) 
         return subscriber_token(row, purpose, now=datetime.now(UTC) - age)
 
 
-def test_every_page_has_the_small_form(client):
-    home = client.get("/").text
-    assert 'action="/subscribe"' in home and 'name="website"' in home
-    assert 'name="csrf_token"' in home
-    page = client.get("/subscribe").text
-    assert page.count('action="/subscribe"') == 1  # the page's own form, not the footer's too
+def test_every_page_has_the_small_form_and_stays_cookie_free(client):
+    response = client.get("/")
+    home = response.text
+    assert '<form class="subscribe-start" method="get" action="/subscribe">' in home
+    assert 'name="email"' in home
+    # No CSRF token and no session on reader pages: they are cached and shared between readers.
+    assert 'name="csrf_token"' not in home and "Set-Cookie" not in response.headers
+    page = client.get("/subscribe?email=zoe@example.com").text
+    assert page.count('action="/subscribe"') == 1  # the page's own form, not the small one too
+    assert 'value="zoe@example.com"' in page and 'name="csrf_token"' in page
     assert "record of your consent" in page
 
 

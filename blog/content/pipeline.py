@@ -27,6 +27,7 @@ class ParsedPost:
     slug_explicit: bool
     body: str
     html: str
+    plain_text: str
     excerpt: str
     reading_minutes: int
     draft: bool
@@ -74,6 +75,7 @@ def parse_text(
         slug_explicit=meta.slug_explicit,
         body=front.body,
         html=html,
+        plain_text=html_to_text(html),
         excerpt=excerpt,
         reading_minutes=reading_minutes(html),
         draft=meta.draft,

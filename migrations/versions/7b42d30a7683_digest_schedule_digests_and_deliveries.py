@@ -1,7 +1,7 @@
 """digest schedule, digests and deliveries
 
 Revision ID: 7b42d30a7683
-Revises: 08c68ed905ec
+Revises: f4deb07c730a
 Create Date: 2026-11-21 08:21:12.089549
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7b42d30a7683'
-down_revision = '08c68ed905ec'
+down_revision = "f4deb07c730a"
 branch_labels = None
 depends_on = None
 

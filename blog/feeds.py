@@ -1,0 +1,82 @@
+"""Feeds: RSS 2.0, Atom, JSON Feed 1.1 and an RSS feed per tag, the newest posts in full."""
+
+import json
+
+from flask import Blueprint, Response, current_app
+from sqlalchemy import select
+
+from blog.extensions import db
+from blog.models import Post, Tag
+from blog.pagecache import FEED, cached_page, site_state
+from blog.queries import newest_first, posts_tagged, published_posts
+from blog.syndication import FeedInfo, atom_document, build_items, json_feed, rss_document
+from blog.templating import absolute_url, external_url_for
+
+bp = Blueprint("feeds", __name__)
+RSS = "application/rss+xml; charset=utf-8"
+ATOM = "application/atom+xml; charset=utf-8"
+JSON_FEED = "application/feed+json; charset=utf-8"
+
+
+@bp.get("/feed.xml")
+@cached_page(FEED)
+def rss() -> Response:
+    return Response(rss_document(site_info("feeds.rss"), newest_items()), content_type=RSS)
+
+
+@bp.get("/atom.xml")
+@cached_page(FEED)
+def atom() -> Response:
+    return Response(atom_document(site_info("feeds.atom"), newest_items()), content_type=ATOM)
+
+
+@bp.get("/feed.json")
+@cached_page(FEED)
+def json_document() -> Response:
+    document = json_feed(site_info("feeds.json_document"), newest_items())
+    return Response(json.dumps(document, ensure_ascii=False, indent=1), content_type=JSON_FEED)
+
+
+@bp.get("/tags/<tag>/feed.xml")
+@cached_page(FEED)
+def tag_rss(tag: str) -> Response:
+    found = db.session.scalar(select(Tag).where(Tag.slug == tag))
+    if found is None:
+        return Response("No such tag.\n", 404, content_type="text/plain; charset=utf-8")
+    config = current_app.config
+    info = FeedInfo(
+        title=f"{config['SITE_TITLE']}: {found.name}",
+        description=f"Posts tagged {found.name} on {config['SITE_TITLE']}.",
+        home_url=external_url_for("tags.show", tag=found.slug),
+        feed_url=external_url_for("feeds.tag_rss", tag=found.slug),
+        author=author_name(),
+        updated=site_state().last_modified,
+    )
+    posts = db.session.scalars(posts_tagged(found).limit(config["FEED_ITEMS"])).all()
+    return Response(rss_document(info, items_for(posts)), content_type=RSS)
+
+
+def site_info(endpoint: str) -> FeedInfo:
+    config = current_app.config
+    return FeedInfo(
+        title=config["SITE_TITLE"],
+        description=config["SITE_DESCRIPTION"],
+        home_url=external_url_for("posts.index"),
+        feed_url=external_url_for(endpoint),
+        author=author_name(),
+        updated=site_state().last_modified,
+    )
+
+
+def author_name() -> str:
+    """Atom needs an author: the configured one, else the blog's name."""
+    return current_app.config["AUTHOR_NAME"] or current_app.config["SITE_TITLE"]
+
+
+def newest_items():
+    limit = current_app.config["FEED_ITEMS"]
+    return items_for(db.session.scalars(newest_first(published_posts()).limit(limit)).all())
+
+
+def items_for(posts: list[Post]):
+    return build_items(posts, lambda post: external_url_for("posts.show", slug=post.slug), absolute_url)
