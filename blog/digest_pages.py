@@ -1,10 +1,12 @@
 """The web copy of each sent digest: a list and one page per digest."""
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, Response, abort, current_app, render_template
 from sqlalchemy import select
 
 from blog.extensions import db
 from blog.models import Digest, Post
+from blog.syndication import FeedInfo, FeedItem, rss_document
+from blog.templating import external_url_for
 
 bp = Blueprint("digests", __name__, url_prefix="/digests")
 
@@ -23,7 +25,43 @@ def show(digest_id: int):
     digest = db.session.get(Digest, digest_id)
     if digest is None or digest.status != "sent":
         abort(404)
+    return render_template("digests/show.html", digest=digest, posts=digest_posts(digest))
+
+
+@bp.get("/feed.xml")
+def feed():
+    """RSS of the sent digests, for readers who prefer a weekly summary in their feed reader."""
+    config = current_app.config
+    digests = db.session.scalars(sent_digests().limit(config["FEED_ITEMS"])).all()
+    info = FeedInfo(
+        title=f"{config['SITE_TITLE']}: weekly digest",
+        description=f"Every weekly digest of {config['SITE_TITLE']}.",
+        home_url=external_url_for("digests.index"),
+        feed_url=external_url_for("digests.feed"),
+        author=config["AUTHOR_NAME"] or config["SITE_TITLE"],
+        updated=digests[0].sent_at if digests else None,
+    )
+    items = []
+    for digest in digests:
+        url = external_url_for("digests.show", digest_id=digest.id)
+        posts = digest_posts(digest)
+        items.append(
+            FeedItem(
+                guid=url,  # a digest is never edited once sent: its address names it for good
+                url=url,
+                title=digest.subject,
+                content_html=render_template("digests/feed_item.html", posts=posts),
+                summary=", ".join(post.title for post in posts),
+                published=digest.sent_at,
+                updated=digest.sent_at,
+                tags=[],
+                image=None,
+            )
+        )
+    return Response(rss_document(info, items), content_type="application/rss+xml; charset=utf-8")
+
+
+def digest_posts(digest: Digest) -> list[Post]:
+    """The digest's posts in its order; a post deleted or unpublished since is left out."""
     found = {post.id: post for post in db.session.scalars(select(Post).where(Post.id.in_(digest.post_ids)))}
-    # The digest keeps its order; a post deleted or unpublished since is left out.
-    posts = [found[post_id] for post_id in digest.post_ids if post_id in found and not found[post_id].draft]
-    return render_template("digests/show.html", digest=digest, posts=posts)
+    return [found[post_id] for post_id in digest.post_ids if post_id in found and not found[post_id].draft]
