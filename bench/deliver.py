@@ -98,7 +98,8 @@ def seed(app, count: int) -> tuple[int, int]:
         delivery.fan_out(db.session, digest)
         db.session.commit()
         sample = db.session.scalar(select(Subscriber).limit(1))
-        size = len(mailer_for(digest).message_for(1, sample).as_bytes())
+        recipient = delivery.Recipient(sample.id, sample.email, sample.token_secret)
+        size = len(mailer_for(digest).message_for(1, recipient).data)
         return digest.id, size
 
 

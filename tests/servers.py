@@ -129,7 +129,21 @@ class MailHandler:
         # policy(recipients) may return an error reply for one message; delay slows every DATA.
         self.policy: Callable[[list[str]], str | None] | None = None
         self.delay = 0.0
+        self.rcpt_policy: Callable[[str], str | None] | None = None  # an error reply at RCPT
+        self.pipelining = False  # advertise RFC 2920 PIPELINING (commands arrive in one write)
         self.arrived = threading.Condition()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if self.rcpt_policy and (reply := self.rcpt_policy(address)):
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.delay:

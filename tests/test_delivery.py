@@ -285,3 +285,20 @@ def test_digest_sent_with_dkim_verifies_at_the_receiver(app_factory, smtp_config
     assert len(smtp_server.handler.raw) == 4
     for raw in smtp_server.handler.raw:
         assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: dns.get(name))
+
+
+def test_pipelined_delivery_with_a_refused_recipient(mail_app, week, smtp_server):
+    smtp_server.handler.pipelining = True
+    smtp_server.handler.rcpt_policy = lambda address: (
+        "550 5.1.1 Unknown" if address == "reader2@example.com" else None
+    )
+    with mail_app.app_context():
+        digest_id = send_now(0)
+        assert delivery.counts(db.session, digest_id) == {
+            "pending": 0, "claimed": 0, "sent": 3, "failed": 1, "skipped": 0
+        }  # fmt: skip
+    assert sorted(str(m["To"]) for m in smtp_server.messages) == [
+        "reader0@example.com", "reader1@example.com", "reader3@example.com"
+    ]  # fmt: skip
+    text, html = parts(smtp_server.messages[0])
+    assert "Round 0" in text and "Round 0" in html

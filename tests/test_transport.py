@@ -9,7 +9,13 @@ import trustme
 from servers import SMTPServer, free_port
 
 from blog.newsletter.message import build_message
-from blog.newsletter.transport import OutboxTransport, SendError, SMTPTransport, transport_from_config
+from blog.newsletter.transport import (
+    OutboxTransport,
+    PreparedMessage,
+    SendError,
+    SMTPTransport,
+    transport_from_config,
+)
 
 
 def sample(to: str = "reader@example.org"):
@@ -147,3 +153,32 @@ def test_transport_from_config(tmp_path):
         {"SMTP_HOST": "mail.example.com", "SMTP_PORT": 2525, "SMTP_SECURITY": "tls", "SMTP_USERNAME": "u"}
     )
     assert (smtp.host, smtp.port, smtp.security, smtp.username) == ("mail.example.com", 2525, "tls", "u")
+
+
+def prepared(to: str = "reader@example.com", body: str = "Hello\r\n.leading dot\r\n") -> PreparedMessage:
+    data = f"From: a@example.com\r\nTo: {to}\r\nSubject: Hi\r\nMessage-ID: <1@example.com>\r\n\r\n{body}"
+    return PreparedMessage("a@example.com", to, "<1@example.com>", data.encode())
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_prepared_messages_with_and_without_pipelining(smtp_server, pipelining):
+    smtp_server.handler.pipelining = pipelining
+    smtp_server.handler.rcpt_policy = lambda address: (
+        "550 5.1.1 No such user" if address.startswith("gone") else None
+    )
+    transport = SMTPTransport("127.0.0.1", smtp_server.port, "none")
+    with transport:
+        assert transport._smtp.has_extn("pipelining") is False  # not known before EHLO
+        transport.send_prepared(prepared())
+        assert transport._smtp.has_extn("pipelining") is pipelining
+        with pytest.raises(SendError) as refused:
+            transport.send_prepared(prepared(to="gone@example.com"))
+        assert refused.value.code == 550 and not refused.value.temporary
+        smtp_server.handler.reply = "451 4.3.0 Try later"
+        with pytest.raises(SendError) as deferred:
+            transport.send_prepared(prepared(to="later@example.com"))
+        assert deferred.value.code == 451 and deferred.value.temporary
+        smtp_server.handler.reply = None
+        transport.send_prepared(prepared(to="second@example.com"))  # the connection is still good
+    assert [str(m["To"]) for m in smtp_server.messages] == ["reader@example.com", "second@example.com"]
+    assert smtp_server.messages[0].get_content() == "Hello\r\n.leading dot\r\n"  # dot-stuffing undone

@@ -111,8 +111,20 @@ class SMTPTransport:
 
     def send_prepared(self, message: "PreparedMessage") -> None:
         """Send bytes that are already a complete message (the digest's fast path)."""
-        options = ["BODY=8BITMIME"] if self._smtp is not None and self._smtp.has_extn("8bitmime") else []
-        self._deliver(lambda smtp: smtp.sendmail(message.sender, [message.recipient], message.data, options))
+        if self._smtp is None:
+            raise RuntimeError("SMTPTransport.send_prepared() outside a `with` block")
+        try:
+            self._smtp.ehlo_or_helo_if_needed()  # the extensions below are known after EHLO
+        except (OSError, smtplib.SMTPException) as error:
+            self._smtp = None
+            raise SendError(f"connection lost while sending: {error}", temporary=True) from error
+        options = ["BODY=8BITMIME"] if self._smtp.has_extn("8bitmime") else []
+        if self._smtp.has_extn("pipelining"):
+            self._deliver(lambda smtp: _pipelined_send(smtp, message, options))
+        else:
+            self._deliver(
+                lambda smtp: smtp.sendmail(message.sender, [message.recipient], message.data, options)
+            )
 
     def _deliver(self, send) -> None:
         if self._smtp is None:
@@ -140,6 +152,33 @@ class SMTPTransport:
         except (OSError, smtplib.SMTPException):
             self._smtp.close()
         self._smtp = None
+
+
+LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)  # dot-stuffing (RFC 5321 4.5.2)
+
+
+def _pipelined_send(smtp: smtplib.SMTP, message: "PreparedMessage", options: list[str]) -> dict:
+    """MAIL, RCPT and DATA in one write (RFC 2920 PIPELINING), then the message: two round trips
+    instead of four. Raises smtplib's own exceptions, so errors read as with sendmail()."""
+    mail_options = "".join(f" {option}" for option in options)
+    smtp.send(f"MAIL FROM:<{message.sender}>{mail_options}\r\nRCPT TO:<{message.recipient}>\r\nDATA\r\n")
+    mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
+    if data[0] == 354:
+        if mail[0] == 250 and rcpt[0] in (250, 251):
+            smtp.send(LEADING_DOT.sub(b"..", message.data).rstrip(b"\r\n") + b"\r\n.\r\n")
+            code, reply = smtp.getreply()
+            if code != 250:
+                smtp.rset()
+                raise smtplib.SMTPDataError(code, reply)
+            return {}
+        smtp.send(b".\r\n")  # the server accepted DATA after a refusal: end the empty message
+        smtp.getreply()
+    smtp.rset()
+    if mail[0] != 250:
+        raise smtplib.SMTPSenderRefused(mail[0], mail[1], message.sender)
+    if rcpt[0] not in (250, 251):
+        raise smtplib.SMTPRecipientsRefused({message.recipient: rcpt})
+    raise smtplib.SMTPDataError(*data)
 
 
 def _code_error(reason: str, code: int) -> SendError:
