@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 5000
 AXE := tests/js/node_modules/axe-core/axe.min.js
 
-.PHONY: run worker test lint bench bench-serve clean
+.PHONY: run worker beat test lint bench bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(STAMP)
 # The Celery worker; needs REDIS_URL (without it, `make run` sends mail inline).
 worker: $(STAMP)
 	$(BIN)/celery -A worker.main worker --loglevel=INFO
+
+# The scheduler that starts the digest dispatcher; run exactly one.
+beat: $(STAMP)
+	$(BIN)/celery -A worker.main beat --schedule instance/celerybeat-schedule --loglevel=INFO
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
