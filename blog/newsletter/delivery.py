@@ -180,7 +180,8 @@ def fan_out(session: Session, digest: Digest) -> int:
         .from_select(["digest_id", "subscriber_id", "status", "attempts"], active)
         .on_conflict_do_nothing(index_elements=["digest_id", "subscriber_id"])
     )
-    return session.execute(statement).rowcount
+    # preserve_rowcount: without it an INSERT ... SELECT reports -1 on PostgreSQL.
+    return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
 
 
 def _claimable(digest_id: int, now: datetime, settings: DeliverySettings):
