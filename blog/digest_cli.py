@@ -163,15 +163,24 @@ def send_command(now_flag: bool) -> None:
     if digest.status == "skipped":
         db.session.commit()
         raise click.ClickException("there are no posts since the last digest: nothing to send")
+    _start_sending(digest)
+
+
+def _start_sending(digest: Digest) -> None:
+    """Fan out to every active subscriber, then hand the digest to the worker (or send it here)."""
     queued = delivery.fan_out(db.session, digest)
     db.session.commit()
     click.echo(f"Digest {digest.id}: '{digest.subject}' to {queued} subscribers")
-    if jobs.queue_digest(digest.id):
-        click.echo(f"Queued for the worker; follow it with: weeknote digest status {digest.id}")
+    _send_or_queue(digest.id)
+
+
+def _send_or_queue(digest_id: int) -> None:
+    if jobs.queue_digest(digest_id):
+        click.echo(f"Queued for the worker; follow it with: weeknote digest status {digest_id}")
         return
-    while (due := send_next_batch(digest.id)) is not None and due <= datetime.now(UTC):
+    while (due := send_next_batch(digest_id)) is not None and due <= datetime.now(UTC):
         pass
-    _print_counts(db.session.get(Digest, digest.id))
+    _print_counts(db.session.get(Digest, digest_id))
 
 
 def _print_counts(digest: Digest) -> None:
@@ -220,7 +229,50 @@ def retry_failed_command(digest_id: int) -> None:
         raise click.ClickException(f"no digest {digest_id}")
     count = delivery.retry_failed(db.session, digest_id)
     click.echo(f"{count} failed deliveries queued again")
-    if count and not jobs.queue_digest(digest_id):
-        while (due := send_next_batch(digest_id)) is not None and due <= datetime.now(UTC):
-            pass
-        _print_counts(db.session.get(Digest, digest_id))
+    if count:
+        _send_or_queue(digest_id)
+
+
+def _held(digest_id: int) -> Digest:
+    digest = db.session.get(Digest, digest_id)
+    if digest is None:
+        raise click.ClickException(f"no digest {digest_id}")
+    return digest
+
+
+@digest_cli.command("approve")
+@click.argument("digest_id", type=int)
+def approve_command(digest_id: int) -> None:
+    """Send a digest that was held for review, exactly as previewed."""
+    digest = _held(digest_id)
+    try:
+        digests.approve(db.session, digest, datetime.now(UTC))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    _start_sending(digest)
+
+
+@digest_cli.command("cancel")
+@click.argument("digest_id", type=int)
+def cancel_command(digest_id: int) -> None:
+    """Drop a digest that was held for review."""
+    digest = _held(digest_id)
+    try:
+        digests.cancel(digest)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Digest {digest_id} cancelled; nothing was sent.")
+
+
+@digest_cli.command("list")
+def list_command() -> None:
+    """The latest digests with their status and deliveries."""
+    rows = db.session.scalars(select(Digest).order_by(Digest.id.desc()).limit(20)).all()
+    if not rows:
+        click.echo("No digest has been created yet.")
+    for digest in rows:
+        numbers = delivery.counts(db.session, digest.id)
+        when = _describe_run(digest.scheduled_for, current_app.config["TIMEZONE"])
+        click.echo(f"{digest.id:>4}  {digest.status:<9} {when}  {digest.subject or '(no posts)'}  "
+                   f"[{numbers['sent']} sent, {numbers['failed']} failed]")  # fmt: skip

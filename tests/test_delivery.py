@@ -302,3 +302,17 @@ def test_pipelined_delivery_with_a_refused_recipient(mail_app, week, smtp_server
     ]  # fmt: skip
     text, html = parts(smtp_server.messages[0])
     assert "Round 0" in text and "Round 0" in html
+
+
+def test_rows_held_by_another_worker_are_due_when_their_claim_goes_stale(mail_app, week):
+    settings = delivery.DeliverySettings(batch_size=10, claim_timeout=timedelta(minutes=10))
+    with mail_app.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        assert delivery.next_due(db.session, digest_id, settings, NOW) == NOW  # pending rows
+        delivery.claim_batch(db.session, digest_id, settings, NOW)
+        # Everything is claimed by a live worker: come back when its claim would be stale.
+        assert delivery.next_due(db.session, digest_id, settings, NOW) == NOW + timedelta(minutes=10)
+        db.session.execute(Delivery.__table__.update().values(status="sent", claim_token=None))
+        db.session.commit()
+        assert delivery.next_due(db.session, digest_id, settings, NOW) is None

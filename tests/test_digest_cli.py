@@ -108,3 +108,31 @@ def test_send_now_then_status_and_retry(author_app, cli, week, smtp_server):
     again = cli("digest", "send", "--now")
     assert again.exit_code == 1 and "no posts since the last digest" in again.output
     assert cli("digest", "status", "99").output.strip().endswith("no digest 99")
+
+
+def test_held_digest_is_approved_or_cancelled(author_app, cli, week, smtp_server):
+    from blog.newsletter.digests import create_digest, save_schedule
+    from blog.newsletter.sending import composer_from_app
+
+    with author_app.app_context():
+        schedule = save_schedule(
+            db.session, weekday=0, local_time=__import__("datetime").time(8), timezone="UTC",
+            min_posts=1, hold_for_review=True, enabled=True, now=NOW,
+        )  # fmt: skip
+        held = create_digest(db.session, composer_from_app(), NOW, schedule)
+        other = create_digest(db.session, composer_from_app(), NOW + timedelta(seconds=1), schedule)
+        db.session.commit()
+        held_id, other_id = held.id, other.id
+    assert smtp_server.messages == []
+    listing = cli("digest", "list").output
+    assert f"{held_id:>4}  held" in listing
+    result = cli("digest", "approve", str(held_id))
+    assert result.exit_code == 0, result.output
+    assert "to 3 subscribers" in result.output and "3 sent" in result.output
+    assert len(smtp_server.messages) == 3
+    again = cli("digest", "approve", str(held_id))
+    assert again.exit_code == 1 and f"digest {held_id} is sent, not held for review" in again.output
+    assert "cancelled; nothing was sent" in cli("digest", "cancel", str(other_id)).output
+    assert len(smtp_server.messages) == 3
+    with author_app.app_context():
+        assert db.session.get(Digest, other_id).status == "cancelled"

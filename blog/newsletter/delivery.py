@@ -357,19 +357,26 @@ def counts(session: Session, digest_id: int) -> dict[str, int]:
     return {status: found.get(status, 0) for status in STATUSES}
 
 
-def next_due(session: Session, digest_id: int, settings: DeliverySettings) -> datetime | None:
-    """When the digest next has a row to send (now for pending/claimed ones), or None when done."""
-    earliest_retry, open_now = session.execute(
+def next_due(session: Session, digest_id: int, settings: DeliverySettings, now: datetime) -> datetime | None:
+    """When this digest next has a row this worker could claim, or None when no row is open.
+
+    Pending rows are due now, or at their retry time; a row another worker holds becomes
+    claimable when its claim goes stale, so a chain does not spin while others finish.
+    """
+    pending_now, earliest_retry, earliest_claim = session.execute(
         select(
-            func.min(Delivery.next_attempt_at),
-            func.count().filter(Delivery.next_attempt_at.is_(None)),
+            func.count().filter(Delivery.status == PENDING, Delivery.next_attempt_at.is_(None)),
+            func.min(Delivery.next_attempt_at).filter(Delivery.status == PENDING),
+            func.min(Delivery.claimed_at).filter(Delivery.status == CLAIMED),
         ).where(Delivery.digest_id == digest_id, Delivery.status.in_((PENDING, CLAIMED)))
     ).one()
-    if open_now:
-        return datetime.now(UTC)
-    if earliest_retry is None:
+    if pending_now:
+        return now
+    stale_at = earliest_claim + settings.claim_timeout if earliest_claim is not None else None
+    moments = [moment for moment in (earliest_retry, stale_at) if moment is not None]
+    if not moments:
         return None
-    return earliest_retry if earliest_retry.tzinfo else earliest_retry.replace(tzinfo=UTC)
+    return max(now, min(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in moments))
 
 
 def mark_progress(session: Session, digest_id: int, now: datetime) -> None:

@@ -131,3 +131,17 @@ def posts_in_period(session: Session, start: datetime, end: datetime) -> list[Po
             .order_by(Post.published_at.desc(), Post.id.desc())
         )
     )
+
+
+def approve(session: Session, digest: Digest, now: datetime) -> None:
+    """Release a digest held for review: it is sent as frozen (the preview the author saw)."""
+    if digest.status != "held":
+        raise ValueError(f"digest {digest.id} is {digest.status}, not held for review")
+    digest.status, digest.approved_at = "sending", now
+
+
+def cancel(digest: Digest) -> None:
+    """Drop a held digest; nothing of it is sent."""
+    if digest.status != "held":
+        raise ValueError(f"digest {digest.id} is {digest.status}: only a held digest can be cancelled")
+    digest.status = "cancelled"

@@ -69,7 +69,7 @@ def send_next_batch(digest_id: int) -> datetime | None:
             delivery.release(db.session, ids, token)  # rows not yet tried go back to the queue
             raise
         delivery.mark_progress(db.session, digest_id, datetime.now(UTC))
-    due = delivery.next_due(db.session, digest_id, settings)
+    due = delivery.next_due(db.session, digest_id, settings, datetime.now(UTC))
     if due is None:
         delivery.finish_digest(db.session, digest_id, datetime.now(UTC))
     return due
