@@ -91,6 +91,10 @@ def _print_schedule(schedule: Schedule) -> None:
     click.echo(f"Next digest: {state}")
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _parse_at(value: str | None) -> datetime:
     """--at in the site's zone (naive) or as written; default: the next scheduled run, else now."""
     if value:
@@ -122,8 +126,8 @@ def preview_command(at: str | None, part: str, open_file: bool) -> None:
     active = db.session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE))
     click.echo(f"Subject: {composed.subject}", err=True)
     click.echo(
-        f"For: {_describe_run(when, current_app.config['TIMEZONE'])}; {len(posts)} posts; "
-        f"{active} active subscribers",
+        f"For: {_describe_run(when, current_app.config['TIMEZONE'])}; {_count(len(posts), 'post')}; "
+        f"{_count(active, 'active subscriber')}",
         err=True,
     )
     if open_file:
