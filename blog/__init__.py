@@ -13,6 +13,7 @@ from blog import (
     digest_pages,
     discovery,
     feeds,
+    health,
     pagecache,
     posts,
     search,
@@ -59,7 +60,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (posts, tags, archive, search, feeds, discovery, digest_pages):
+    for module in (health, posts, tags, archive, search, feeds, discovery, digest_pages):
         app.register_blueprint(module.bp)
     subscribe.init_app(app)
     assets.init_app(app)
