@@ -12,3 +12,8 @@ timeout = 30
 graceful_timeout = 20
 accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # off unless asked for: it costs throughput
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+if os.environ.get("LOG_FORMAT") == "json":
+    from blog.logs import gunicorn_logconfig
+
+    logconfig_dict = gunicorn_logconfig()

@@ -14,6 +14,7 @@ from blog import (
     discovery,
     feeds,
     health,
+    logs,
     pagecache,
     posts,
     search,
@@ -49,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    logs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

@@ -43,6 +43,7 @@ CONFIG_VARIABLES = [
     "DKIM_DOMAIN",
     "DKIM_SELECTOR",
     "DKIM_PRIVATE_KEY",
+    "LOG_FORMAT",
 ]
 
 
