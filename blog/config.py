@@ -97,6 +97,7 @@ def finish_config(config: dict, instance_path: Path) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'weeknote.db'}"
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = load_or_create_secret(instance_path / "secret_key")
+        config["SECRET_KEY_GENERATED"] = True  # fine for development; `weeknote doctor` says so
     try:
         ZoneInfo(config["TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError) as error:
