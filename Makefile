@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 PORT ?= 5000
 AXE := tests/js/node_modules/axe-core/axe.min.js
 
@@ -11,6 +12,11 @@ AXE := tests/js/node_modules/axe-core/axe.min.js
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# The test tools (pytest, ruff, aiosmtpd, playwright...) only for `make test`: `make run` starts sooner.
+$(TEST_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
@@ -24,6 +30,7 @@ run: $(STAMP)
 	fi
 	@redis_port=$${REDIS_PORT:-$$($(BIN)/python -m blog.dev_redis --free-port)}; \
 	echo "Weeknote on http://127.0.0.1:$(PORT)/ (Redis on port $$redis_port; mail in instance/outbox/)"; \
+	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}; \
 	REDIS_PORT=$$redis_port REDIS_URL=redis://127.0.0.1:$$redis_port/0 exec $(BIN)/honcho start --port $(PORT)
 
 # The Celery worker; needs REDIS_URL (without it, `make run` sends mail inline).
@@ -34,7 +41,7 @@ worker: $(STAMP)
 beat: $(STAMP)
 	$(BIN)/celery -A worker.main beat --schedule instance/celerybeat-schedule --loglevel=INFO
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
