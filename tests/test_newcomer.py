@@ -5,8 +5,6 @@ leave it out with `-m "not newcomer"`. It tests the last commit, not uncommitted
 """
 
 import email
-import http.cookiejar
-import json
 import os
 import re
 import signal
@@ -19,6 +17,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+from helpers import Browser
 from servers import CONFIG_VARIABLES, PROJECT_ROOT, free_port, require_program, wait_until
 
 pytestmark = pytest.mark.newcomer
@@ -58,32 +57,6 @@ def newcomer_env() -> dict[str, str]:
     if venv:
         env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(venv))
     return env
-
-
-class Browser:
-    """An HTTP client with a cookie jar, as a visitor's browser would have."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
-
-    def get(self, path: str) -> str:
-        with self.opener.open(self.base + path, timeout=10) as response:
-            return response.read().decode()
-
-    def post(self, path: str, fields: dict[str, str]) -> str:
-        data = urllib.parse.urlencode(fields).encode()
-        with self.opener.open(self.base + path, data=data, timeout=10) as response:
-            return response.read().decode()
-
-    def health(self) -> dict | None:
-        try:
-            with self.opener.open(self.base + "/healthz", timeout=2) as response:
-                return json.load(response)
-        except (OSError, ValueError):
-            return None
 
 
 def outbox_messages(folder: Path) -> list[email.message.EmailMessage]:
