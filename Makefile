@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 PORT ?= 5000
 AXE := tests/js/node_modules/axe-core/axe.min.js
 
-.PHONY: run worker beat test lint bench bench-serve clean
+.PHONY: run worker beat test lint bench bench-serve screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ bench: $(STAMP)
 
 bench-serve: $(STAMP)
 	$(BIN)/python bench/serve.py
+
+# The README's pictures of the home page and a digest email (needs Chromium).
+screenshots: $(TEST_STAMP)
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info tests/js/node_modules test-artifacts
