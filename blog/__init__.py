@@ -13,6 +13,8 @@ from blog import (
     digest_pages,
     discovery,
     feeds,
+    health,
+    logs,
     pagecache,
     posts,
     search,
@@ -48,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    logs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
@@ -59,7 +62,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (posts, tags, archive, search, feeds, discovery, digest_pages):
+    for module in (health, posts, tags, archive, search, feeds, discovery, digest_pages):
         app.register_blueprint(module.bp)
     subscribe.init_app(app)
     assets.init_app(app)

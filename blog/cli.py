@@ -1,4 +1,4 @@
-"""Commands added to the `weeknote` CLI: import and export, and the subscribers group."""
+"""Commands added to the `weeknote` CLI: import, export, doctor, and the subscribers and digest groups."""
 
 import json
 import sys
@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from blog.digest_cli import digest_cli
+from blog.doctor import run_checks
 from blog.exporter import export_post
 from blog.extensions import db
 from blog.importer import Importer, ImportResult, collect_paths
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(export_command)
     app.cli.add_command(subscribers_group)
     app.cli.add_command(digest_cli)
+    app.cli.add_command(doctor_command)
 
 
 @click.command("import")
@@ -106,3 +108,19 @@ def export_command(folder: Path) -> None:
         export_post(post, folder, media)
         count += 1
     click.echo(f"Exported {count} posts to {folder}")
+
+
+@click.command("doctor")
+@with_appcontext
+def doctor_command() -> None:
+    """Check the settings an operator can get wrong; print what to fix; exit 1 when something must be."""
+    findings = run_checks(current_app.config)
+    marks = {"ok": click.style("ok  ", fg="green"), "warn": click.style("warn", fg="yellow"),
+             "fix": click.style("FIX ", fg="red", bold=True)}  # fmt: skip
+    for finding in findings:
+        click.echo(f"{marks[finding.level]}  {finding.topic}: {finding.text}")
+    problems = sum(finding.level == "fix" for finding in findings)
+    if problems:
+        click.echo(f"\n{problems} problem{'s' if problems > 1 else ''} to fix.", err=True)
+        sys.exit(1)
+    click.echo("\nNothing to fix.")

@@ -32,6 +32,7 @@ DEFAULTS = {
     "DELIVERY_CLAIM_TIMEOUT": 600.0,
     "DELIVERY_RETRY_BASE": 30.0,
     "DISPATCH_INTERVAL": 60.0,  # seconds between two dispatcher runs of the beat
+    "LOG_FORMAT": "text",  # or "json": one JSON object per line
 }
 SMTP_SECURITY_MODES = ("none", "starttls", "tls")
 SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
@@ -96,12 +97,15 @@ def finish_config(config: dict, instance_path: Path) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'weeknote.db'}"
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = load_or_create_secret(instance_path / "secret_key")
+        config["SECRET_KEY_GENERATED"] = True  # fine for development; `weeknote doctor` says so
     try:
         ZoneInfo(config["TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ValueError(
             f"TIMEZONE={config['TIMEZONE']!r} is not an IANA time zone (try 'Europe/Berlin')"
         ) from error
+    if config["LOG_FORMAT"] not in ("text", "json"):
+        raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
     # Rendered pages live in Redis when there is one (shared by every worker), else in process.
     if config.get("REDIS_URL"):

@@ -1,4 +1,4 @@
-"""Reader pages: the list of posts, one post, media files, health, and the error pages."""
+"""Reader pages: the list of posts, one post, media files, and the error pages."""
 
 from flask import (
     Blueprint,
@@ -10,7 +10,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from blog.extensions import db
 from blog.models import Post, Redirect
@@ -50,15 +50,6 @@ def show(slug: str):
 @bp.get("/media/<path:name>")
 def media(name: str):
     return send_from_directory(current_app.config["MEDIA_FOLDER"], name, max_age=MEDIA_MAX_AGE)
-
-
-@bp.get("/healthz")
-def healthz():
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception as error:  # noqa: BLE001 - any failure means unhealthy
-        return {"status": "error", "database": str(error)}, 503, {"Cache-Control": "no-store"}
-    return {"status": "ok", "database": "ok"}, 200, {"Cache-Control": "no-store"}
 
 
 def not_found(error):

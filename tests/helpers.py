@@ -1,6 +1,10 @@
-"""Small helpers shared by the tests: CSRF tokens, links in messages, subscriber look-ups."""
+"""Small helpers shared by the tests: CSRF tokens, links in messages, subscriber look-ups, HTTP."""
 
+import http.cookiejar
+import json
 import re
+import urllib.parse
+import urllib.request
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -90,3 +94,29 @@ def add_subscribers(count: int, status: str = "active", prefix: str = "reader") 
     emails = [f"{prefix}{index}@example.com" for index in range(count)]
     db.session.add_all(Subscriber(email=email, email_key=email, status=status) for email in emails)
     return emails
+
+
+class Browser:
+    """An HTTP client with a cookie jar, as a visitor's browser would have."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=10) as response:
+            return response.read().decode()
+
+    def post(self, path: str, fields: dict[str, str]) -> str:
+        data = urllib.parse.urlencode(fields).encode()
+        with self.opener.open(self.base + path, data=data, timeout=10) as response:
+            return response.read().decode()
+
+    def health(self) -> dict | None:
+        try:
+            with self.opener.open(self.base + "/healthz", timeout=2) as response:
+                return json.load(response)
+        except (OSError, ValueError):
+            return None

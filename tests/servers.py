@@ -15,6 +15,10 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 
+import dns.message
+import dns.rcode
+import dns.resolver
+import dns.rrset
 import pytest
 import redis
 from aiosmtpd.controller import Controller
@@ -43,6 +47,7 @@ CONFIG_VARIABLES = [
     "DKIM_DOMAIN",
     "DKIM_SELECTOR",
     "DKIM_PRIVATE_KEY",
+    "LOG_FORMAT",
 ]
 
 
@@ -286,3 +291,44 @@ class LiveServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(10)
+
+
+class DNSServer:
+    """A UDP DNS server on a free port that answers TXT queries from a dict (name -> text)."""
+
+    def __init__(self, records: dict[str, str]) -> None:
+        self.records = records
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                data, client = self.sock.recvfrom(4096)
+            except OSError:
+                return  # closed by stop()
+            query = dns.message.from_wire(data)
+            response = dns.message.make_response(query)
+            name = query.question[0].name
+            text = self.records.get(name.to_text(omit_final_dot=True))
+            if text is None:
+                response.set_rcode(dns.rcode.NXDOMAIN)
+            else:
+                chunks = " ".join(f'"{text[i : i + 255]}"' for i in range(0, len(text), 255))
+                response.answer.append(dns.rrset.from_text(name, 300, "IN", "TXT", chunks))
+            self.sock.sendto(response.to_wire(), client)
+
+    def resolver(self, lifetime: float = 2.0) -> dns.resolver.Resolver:
+        """A resolver that asks only this server."""
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = ["127.0.0.1"]
+        resolver.port = self.port
+        resolver.lifetime = lifetime
+        return resolver
+
+    def stop(self) -> None:
+        self.sock.close()
+        self.thread.join(5)

@@ -74,12 +74,6 @@ def test_home_runs_a_fixed_number_of_queries(client, imported, count_statements)
     assert len(count_statements(lambda: client.get("/"))) == 1
 
 
-def test_healthz(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
-
-
 @pytest.fixture
 def series(write_post, import_posts):
     """Five posts in order; tags chosen so relatedness is unambiguous."""

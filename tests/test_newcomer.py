@@ -1,0 +1,144 @@
+"""What a newcomer does: a fresh clone, the README's run command, subscribe, send a digest, Ctrl-C.
+
+Slow (it creates a virtual environment and installs Weeknote): select it with `-m newcomer`,
+leave it out with `-m "not newcomer"`. It tests the last commit, not uncommitted changes.
+"""
+
+import email
+import os
+import re
+import signal
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from helpers import Browser
+from servers import CONFIG_VARIABLES, PROJECT_ROOT, free_port, require_program, wait_until
+
+pytestmark = pytest.mark.newcomer
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below pid, from /proc (honcho starts each of its processes in a new session)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True while pid exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def newcomer_env() -> dict[str, str]:
+    """The caller's environment without Weeknote settings or this test run's virtual environment."""
+    env = {key: value for key, value in os.environ.items() if key not in CONFIG_VARIABLES}
+    venv = env.pop("VIRTUAL_ENV", None)
+    if venv:
+        env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(venv))
+    return env
+
+
+def outbox_messages(folder: Path) -> list[email.message.EmailMessage]:
+    if not folder.is_dir():
+        return []
+    return [
+        email.message_from_bytes(path.read_bytes(), policy=default_policy) for path in folder.glob("*.eml")
+    ]
+
+
+def text_of(message: email.message.EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_fresh_clone_runs_the_whole_stack(tmp_path):
+    require_program("git")
+    require_program("make")
+    require_program("redis-server")
+    clone = tmp_path / "weeknote"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True)
+    subprocess.run(["git", "checkout", "--quiet", head.stdout.strip()], cwd=clone, check=True)
+    env = newcomer_env()
+    port = free_port()
+    log_path = tmp_path / "make-run.log"
+    with log_path.open("w") as log:
+        make = subprocess.Popen(
+            ["make", "run", f"PORT={port}"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal gives it
+        )  # fmt: skip
+    started: set[int] = set()
+    try:
+        browser = Browser(f"http://127.0.0.1:{port}")
+
+        def healthy() -> bool:
+            if make.poll() is not None:
+                raise RuntimeError(f"make run exited with {make.returncode}:\n{log_path.read_text()}")
+            return browser.health() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+        wait_until(healthy, 240, f"/healthz on port {port} (log: {log_path})", interval=0.5)
+        wait_until(lambda: " ready." in log_path.read_text(), 60, "the Celery worker", interval=0.2)
+        started = descendants(make.pid)
+        assert len(started) >= 8, started  # honcho, its four runners, web, redis, worker, beat...
+
+        # Subscribe and confirm through HTTP; the worker writes the confirmation to the outbox.
+        token = CSRF.search(browser.get("/subscribe")).group(1)
+        thanks = browser.post("/subscribe", {"csrf_token": token, "email": "newcomer@example.com"})
+        assert "Check your inbox" in thanks
+        outbox = clone / "instance" / "outbox"
+        [confirmation] = wait_until(lambda: outbox_messages(outbox), 30, "the confirmation email")
+        assert confirmation["To"] == "newcomer@example.com"
+        link = re.search(r"https?://\S+/subscribe/confirm/\S+", text_of(confirmation)).group(0)
+        assert link.startswith(f"http://127.0.0.1:{port}/")  # SITE_URL follows PORT
+        path = urllib.parse.urlsplit(link).path
+        token = CSRF.search(browser.get(path)).group(1)
+        assert "You are subscribed" in browser.post(path, {"csrf_token": token})
+
+        # A post written today, then the digest, sent from the clone as the README says.
+        post = clone / "first-post.md"
+        post.write_text(
+            f"---\ntitle: My first week\ndate: {datetime.now(UTC):%Y-%m-%d %H:%M:%S}\n---\nHello.\n"
+        )
+        weeknote = str(clone / ".venv" / "bin" / "weeknote")
+        subprocess.run([weeknote, "import", str(post)], cwd=clone, env=env, check=True, capture_output=True)
+        sent = subprocess.run(
+            [weeknote, "digest", "send", "--now"], cwd=clone, env=env, capture_output=True, text=True
+        )
+        assert sent.returncode == 0, sent.stderr
+        digests = [m for m in outbox_messages(outbox) if m["List-Unsubscribe"]]
+        assert [m["To"] for m in digests] == ["newcomer@example.com"]
+        assert "My first week" in text_of(digests[0])
+    finally:
+        started |= descendants(make.pid)
+        os.killpg(make.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the foreground group
+        try:
+            make.wait(60)
+        except subprocess.TimeoutExpired:
+            for pid in started | {make.pid}:
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+            raise
+    left = sorted(pid for pid in started if alive(pid))
+    assert not left, f"still running after Ctrl-C: {left}\n{log_path.read_text()[-3000:]}"
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
