@@ -65,7 +65,8 @@ def init_app(app: Flask) -> None:
 
 def site_state() -> SiteState:
     """The fingerprint of the visible posts, read once per request at most."""
-    if "site_state" not in g:
+    state = g.get("site_state")
+    if state is None:
         memo: ProcessMemo = current_app.extensions["pagecache"]
         state = memo.state
         if state is None or time.monotonic() >= state.expires:
@@ -74,7 +75,7 @@ def site_state() -> SiteState:
                 memo.pages = {}
             memo.state = state
         g.site_state = state
-    return g.site_state
+    return state
 
 
 def read_site_state(seconds: float) -> SiteState:
@@ -116,8 +117,9 @@ def cached_page(cache_control: str = PAGE, vary_args: Iterable[str] = ()) -> Cal
         @wraps(view)
         def wrapper(**kwargs) -> Response:
             state = site_state()
-            args = "&".join(f"{name}={request.args.get(name, '')[:200]}" for name in vary_args)
-            key = f"page:{state.version}:{request.path}?{args}"
+            key = f"page:{state.version}:{request.path}?"
+            if vary_args:
+                key += "&".join(f"{name}={request.args.get(name, '')[:200]}" for name in vary_args)
             use_cache = current_app.config["PAGE_CACHE"]
             page = lookup(key, state, cache_control) if use_cache else None
             if page is None:
