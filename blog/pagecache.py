@@ -5,7 +5,8 @@ change, the latest publication). Any import, edit, deletion or scheduled post go
 changes the fingerprint, so stale pages are never served, across processes and without a
 restart; old entries simply expire. Each process reads the fingerprint at most once every
 SITE_STATE_SECONDS (and again the moment the next scheduled post is due), and keeps the
-pages of the current fingerprint in memory in front of the shared cache (Redis).
+pages of the current fingerprint in memory in front of the shared cache (Redis), each with
+every header of its answer worked out, so a hit is one lookup and one Response.
 """
 
 import hashlib
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, wraps
+from typing import NamedTuple
 
 from flask import Flask, Response, current_app, g, make_response, request
 from sqlalchemy import func, select
@@ -22,12 +24,12 @@ from werkzeug.http import http_date
 from blog.extensions import cache, db
 from blog.models import Post
 from blog.queries import visible
-from blog.security import content_security_policy
+from blog.security import fixed_headers, policy_for
 
 PAGE = "public, max-age=60"  # HTML: a new post shows within a minute; revalidation is cheap
 FEED = "public, max-age=1800"  # feed readers poll; half an hour spares them and us
 INDEX = "public, max-age=3600"  # sitemap and robots.txt
-STORED_HEADERS = ("Content-Type", "ETag", "Content-Security-Policy")
+STORED_HEADERS = ("Content-Type", "ETag", "Content-Security-Policy")  # shared between processes
 LOCAL_ENTRIES = 256  # pages of the current fingerprint kept in each process
 
 
@@ -42,12 +44,19 @@ class SiteState:
         return http_date(self.last_modified)
 
 
+class Page(NamedTuple):
+    """A cached 200 answer: its body and every header it goes out with."""
+
+    body: bytes
+    headers: list[tuple[str, str]]
+
+
 class ProcessMemo:
     """What one process remembers between requests: the latest state and its pages."""
 
     def __init__(self) -> None:
         self.state: SiteState | None = None
-        self.pages: dict[str, tuple[bytes, list[tuple[str, str]]]] = {}
+        self.pages: dict[str, Page] = {}
 
 
 def init_app(app: Flask) -> None:
@@ -56,7 +65,8 @@ def init_app(app: Flask) -> None:
 
 def site_state() -> SiteState:
     """The fingerprint of the visible posts, read once per request at most."""
-    if "site_state" not in g:
+    state = g.get("site_state")
+    if state is None:
         memo: ProcessMemo = current_app.extensions["pagecache"]
         state = memo.state
         if state is None or time.monotonic() >= state.expires:
@@ -65,7 +75,7 @@ def site_state() -> SiteState:
                 memo.pages = {}
             memo.state = state
         g.site_state = state
-    return g.site_state
+    return state
 
 
 def read_site_state(seconds: float) -> SiteState:
@@ -107,57 +117,61 @@ def cached_page(cache_control: str = PAGE, vary_args: Iterable[str] = ()) -> Cal
         @wraps(view)
         def wrapper(**kwargs) -> Response:
             state = site_state()
-            args = "&".join(f"{name}={request.args.get(name, '')[:200]}" for name in vary_args)
-            key = f"page:{state.version}:{request.path}?{args}"
-            entry = lookup(key) if current_app.config["PAGE_CACHE"] else None
-            if entry is None:
+            key = f"page:{state.version}:{request.path}?"
+            if vary_args:
+                key += "&".join(f"{name}={request.args.get(name, '')[:200]}" for name in vary_args)
+            use_cache = current_app.config["PAGE_CACHE"]
+            page = lookup(key, state, cache_control) if use_cache else None
+            if page is None:
                 rendered = make_response(view(**kwargs))
                 if rendered.status_code != 200:  # redirects and the like are never cached
                     return rendered
                 entry = to_entry(rendered)
-                if current_app.config["PAGE_CACHE"]:
+                page = to_page(entry, state, cache_control)
+                if use_cache:
                     cache.set(key, entry)
-                    remember(key, entry)
-            body, headers = entry
-            response = current_app.response_class(body, headers=headers)
-            return finish(response, state, cache_control)
+                    remember(key, page)
+            response = current_app.response_class(page.body, headers=page.headers)
+            environ = request.environ
+            if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
+                return response.make_conditional(request)
+            return response
 
         return wrapper
 
     return decorator
 
 
-def lookup(key: str) -> tuple[bytes, list[tuple[str, str]]] | None:
+def lookup(key: str, state: SiteState, cache_control: str) -> Page | None:
     """A page from this process's memory, else from the shared cache."""
     memo: ProcessMemo = current_app.extensions["pagecache"]
-    entry = memo.pages.get(key)
-    if entry is None and (entry := cache.get(key)) is not None:
-        remember(key, entry)
-    return entry
+    page = memo.pages.get(key)
+    if page is None and (entry := cache.get(key)) is not None:
+        page = to_page(entry, state, cache_control)
+        remember(key, page)
+    return page
 
 
-def remember(key: str, entry: tuple[bytes, list[tuple[str, str]]]) -> None:
+def remember(key: str, page: Page) -> None:
     memo: ProcessMemo = current_app.extensions["pagecache"]
     if len(memo.pages) >= LOCAL_ENTRIES:
         memo.pages = {}  # crude but bounded; the shared cache still has them
-    memo.pages[key] = entry
+    memo.pages[key] = page
 
 
 def to_entry(response: Response) -> tuple[bytes, list[tuple[str, str]]]:
-    """A rendered page as (body, headers), with its ETag and CSP worked out once."""
+    """A rendered page as (body, headers), with its ETag and CSP worked out once, for every process."""
     body = response.get_data()
     response.set_etag(hashlib.sha1(body).hexdigest())
-    if response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = content_security_policy(body)
+    response.headers["Content-Security-Policy"] = policy_for(response)
     headers = [(name, value) for name, value in response.headers.items() if name in STORED_HEADERS]
     return body, headers
 
 
-def finish(response: Response, state: SiteState, cache_control: str) -> Response:
-    """Add validators and caching rules, and answer 304 when the client's copy is current."""
+def to_page(entry: tuple[bytes, list[tuple[str, str]]], state: SiteState, cache_control: str) -> Page:
+    """A shared entry with this process's validators, caching rules and security headers added."""
+    body, headers = entry
+    headers = [*headers, ("Cache-Control", cache_control), *fixed_headers()]
     if state.last_modified is not None:
-        response.headers["Last-Modified"] = state.http_date
-    response.headers["Cache-Control"] = cache_control
-    if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:
-        return response.make_conditional(request)
-    return response
+        headers.append(("Last-Modified", state.http_date))
+    return Page(body, headers)

@@ -21,6 +21,7 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 def init_app(app: Flask) -> None:
@@ -40,16 +41,28 @@ def digest(value: str) -> str:
     return base64.b64encode(hashlib.sha256(value.encode()).digest()).decode()
 
 
-def add_security_headers(response: Response) -> Response:
-    """Fill in whatever a view (or the page cache) has not already set."""
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if "Content-Security-Policy" not in response.headers:
-        if response.mimetype == "text/html" and not response.direct_passthrough:
-            policy = content_security_policy(response.get_data())
-        else:
-            policy = NON_HTML_POLICY
-        response.headers["Content-Security-Policy"] = policy
+def policy_for(response: Response) -> str:
+    """The policy a response needs: worked out from the body for HTML, a fixed one otherwise."""
+    if response.mimetype == "text/html" and not response.direct_passthrough:
+        return content_security_policy(response.get_data())
+    return NON_HTML_POLICY
+
+
+def fixed_headers() -> list[tuple[str, str]]:
+    """The headers every response carries whatever its body (HSTS once the site is on HTTPS)."""
+    headers = list(HEADERS.items())
     if current_app.config["SITE_URL"].startswith("https://"):
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        headers.append(HSTS)
+    return headers
+
+
+def add_security_headers(response: Response) -> Response:
+    """Fill in whatever a view (or the page cache, which stores them all) has not already set."""
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}
+    if "content-security-policy" not in present:
+        headers["Content-Security-Policy"] = policy_for(response)
+    for name, value in fixed_headers():
+        if name.lower() not in present:
+            headers.add(name, value)
     return response

@@ -48,6 +48,10 @@ def init_app(app: Flask) -> None:
     """Register the pages and limit POST /subscribe per client IP (on Redis when REDIS_URL is set)."""
     app.register_blueprint(bp)
     limiter = Limiter(get_remote_address, app=app)
+    # The only limit is the subscribe view's, which its decorator checks when the view runs. The
+    # app-wide before_request check would resolve (no) limits on every page read: drop just that
+    # hook, keeping the limiter's after_request and teardown.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     limit = limiter.limit(
         lambda: current_app.config["SUBSCRIBE_RATE_LIMIT"], methods=["POST"], scope="subscribe"
     )

@@ -34,6 +34,18 @@ def test_pages_answer_304_to_their_etag_and_date(client, posts, path):
     assert client.get(path, headers={"If-None-Match": '"something-else"'}).status_code == 200
 
 
+@pytest.mark.parametrize("path", [*PAGES, "/feed.xml"])
+def test_a_cache_hit_answers_with_the_headers_of_the_miss(client, posts, path):
+    """Hits are built from stored headers: the same set, each once, security headers included."""
+    miss, hit = client.get(path), client.get(path)
+    assert sorted(hit.headers.items()) == sorted(miss.headers.items())
+    names = [name.lower() for name, _ in hit.headers.items()]
+    assert len(names) == len(set(names))
+    assert {"etag", "last-modified", "cache-control", "content-security-policy", "x-frame-options"} <= set(
+        names
+    )
+
+
 def test_last_modified_is_the_latest_change(app, client, posts):
     with app.app_context():
         latest = max(post.modified_at for post in db.session.scalars(select(Post)))
