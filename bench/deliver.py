@@ -33,6 +33,7 @@ from blog.extensions import db
 from blog.models import Digest, Post, Subscriber
 from blog.newsletter import delivery
 from blog.newsletter.digests import create_digest
+from blog.newsletter.mailer import Recipient
 from blog.newsletter.sending import composer_from_app, mailer_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,7 +99,7 @@ def seed(app, count: int) -> tuple[int, int]:
         delivery.fan_out(db.session, digest)
         db.session.commit()
         sample = db.session.scalar(select(Subscriber).limit(1))
-        recipient = delivery.Recipient(sample.id, sample.email, sample.token_secret)
+        recipient = Recipient(sample.id, sample.email, sample.token_secret)
         size = len(mailer_for(digest).message_for(1, recipient).data)
         return digest.id, size
 

@@ -17,6 +17,7 @@ from blog import jobs
 from blog.extensions import db
 from blog.models import Digest, Schedule, Subscriber, SubscriberStatus
 from blog.newsletter import delivery, digests
+from blog.newsletter.mailer import Recipient
 from blog.newsletter.schedule import WEEKDAYS, parse_local_time, parse_weekday
 from blog.newsletter.sending import composer_from_app, mailer_for, send_next_batch
 from blog.newsletter.transport import SendError, transport_from_config
@@ -146,7 +147,7 @@ def test_command(address: str, at: str | None) -> None:
     """Send the preview to one address, without recording a delivery."""
     posts, composed = _preview(_parse_at(at))
     preview = Digest(id=0, subject=f"[Test] {composed.subject}", html=composed.html, text=composed.text)
-    stand_in = delivery.Recipient(id=0, email=address, token_secret="test")
+    stand_in = Recipient(id=0, email=address, token_secret="test")
     mailer = mailer_for(preview, unsubscribe=lambda _: f"{current_app.config['SITE_URL'].rstrip('/')}/")
     try:
         message = mailer.message_for(0, stand_in)

@@ -12,13 +12,11 @@ This module commits: each commit is the record that a message left, and that
 record is what makes a retry skip it.
 """
 
-import binascii
 import random
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.headerregistry import Address
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,9 +24,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from blog.models import Delivery, Digest, Subscriber, SubscriberStatus
-from blog.newsletter.compose import personalise
-from blog.newsletter.message import HeaderInjectionError, build_message, list_headers
-from blog.newsletter.transport import PreparedMessage, SendError, Transport
+from blog.newsletter.mailer import DigestMailer, Recipient
+from blog.newsletter.transport import SendError, Transport
 
 PENDING, CLAIMED, SENT, FAILED, SKIPPED = "pending", "claimed", "sent", "failed", "skipped"
 STATUSES = (PENDING, CLAIMED, SENT, FAILED, SKIPPED)
@@ -64,104 +61,6 @@ class BatchOutcome:
     failed: int = 0
     skipped: int = 0
     deferred: int = 0
-    message_ids: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """What sending needs of a subscriber (plain data: the session holds no objects per row)."""
-
-    id: int
-    email: str
-    token_secret: str
-
-
-class DigestMailer:
-    """Builds each recipient's message from the frozen digest: only To, links and IDs differ.
-
-    The message is built once with EmailMessage, with markers where the recipient's values
-    go; each recipient's copy is that template with the markers replaced and the two bodies
-    quoted-printable encoded (binascii's C encoder). That keeps personalisation cheap: a
-    100,000-recipient digest is rendered and assembled once, not 100,000 times.
-    """
-
-    MARK = "weeknote-mark-{}"
-
-    def __init__(
-        self,
-        digest: Digest,
-        sender: Address,
-        list_id: str,
-        unsubscribe_url: Callable[[Recipient], str],
-        sign: Callable[[bytes], bytes] | None = None,
-    ) -> None:
-        # Plain copies: the ORM object expires at every commit of the batch and would reload.
-        self.digest_id, self.text, self.html = digest.id, digest.text, digest.html
-        self.sender, self.unsubscribe_url, self.sign = sender, unsubscribe_url, sign
-        marks = {name: self.MARK.format(name) for name in ("to", "id", "unsubscribe", "text", "html")}
-        template = build_message(
-            sender=sender,
-            to=f"{marks['to']}@example.invalid",
-            subject=digest.subject,
-            text=marks["text"],
-            html=marks["html"],
-            headers=list_headers(list_id, f"https://{marks['unsubscribe']}.invalid/"),
-            cte="quoted-printable",
-        )
-        template.replace_header("Message-ID", f"<{marks['id']}@example.invalid>")
-        data = template.as_bytes(policy=template.policy.clone(linesep="\r\n"))
-        self.pieces = _split_on_marks(data, marks)
-
-    def message_id(self, delivery_id: int) -> str:
-        """Stable per delivery, so a rare duplicate carries the same Message-ID as the first."""
-        return f"<digest-{self.digest_id}.{delivery_id}@{self.sender.domain}>"
-
-    def message_for(self, delivery_id: int, recipient: Recipient) -> PreparedMessage:
-        url = self.unsubscribe_url(recipient)
-        if "\r" in recipient.email or "\n" in recipient.email or "\r" in url or "\n" in url:
-            raise HeaderInjectionError(f"line break in a recipient's address or link: {recipient.email!r}")
-        message_id = self.message_id(delivery_id)
-        values = {
-            "to": recipient.email.encode(),
-            "id": message_id.strip("<>").encode(),
-            "unsubscribe": url.encode(),
-            "text": _quoted_printable(personalise(self.text, url)),
-            "html": _quoted_printable(personalise(self.html, url)),
-        }
-        data = b"".join(values[piece] if isinstance(piece, str) else piece for piece in self.pieces)
-        if self.sign is not None:
-            data = self.sign(data)
-        return PreparedMessage(self.sender.addr_spec, recipient.email, message_id, data)
-
-
-def _split_on_marks(data: bytes, marks: dict[str, str]) -> list:
-    """Cut the template into literal bytes and the names of the values that go between them."""
-    replacements = {
-        f"{marks['to']}@example.invalid": "to",
-        f"{marks['id']}@example.invalid": "id",
-        f"https://{marks['unsubscribe']}.invalid/": "unsubscribe",
-        marks["text"]: "text",
-        marks["html"]: "html",
-    }
-    pieces: list = [data]
-    for marker, name in replacements.items():
-        split = []
-        for piece in pieces:
-            if isinstance(piece, bytes) and marker.encode() in piece:
-                before, after = piece.split(marker.encode(), 1)
-                split += [before, name, after]
-            else:
-                split.append(piece)
-        pieces = split
-    missing = set(replacements.values()) - {piece for piece in pieces if isinstance(piece, str)}
-    if missing:
-        raise AssertionError(f"the message template lost its markers: {missing}")
-    return pieces
-
-
-def _quoted_printable(text: str) -> bytes:
-    """A body part's content, quoted-printable with CRLF line ends, as the template declares."""
-    return binascii.b2a_qp(text.encode(), istext=True).replace(b"\n", b"\r\n")
 
 
 def _dialect(session: Session) -> str:
@@ -267,7 +166,6 @@ def _send_rows(connection, mailer, token, rows, transport, settings, now, outcom
         )
         connection.commit()
         outcome.sent += 1
-        outcome.message_ids.append(message.message_id)
 
 
 DELIVERIES = Delivery.__table__
