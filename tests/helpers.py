@@ -120,3 +120,20 @@ class Browser:
                 return json.load(response)
         except (OSError, ValueError):
             return None
+
+
+def rsa_key(bits: int = 2048) -> tuple[str, str]:
+    """A new RSA key: (private PEM, base64 of the public DER, as a DKIM p= tag holds it)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, base64.b64encode(public).decode()

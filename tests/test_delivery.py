@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from helpers import add_post, add_subscribers, parts
+from helpers import add_post, add_subscribers, parts, rsa_key
 from servers import free_port
 from sqlalchemy import func, select
 
@@ -256,19 +256,9 @@ def test_unreachable_smtp_server_hands_the_batch_back(mail_app, week):
 
 
 def test_digest_sent_with_dkim_verifies_at_the_receiver(app_factory, smtp_config, week, smtp_server):
-    import base64
-
     import dkim
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    pem, public = rsa_key()
     signed_app = app_factory(
         **smtp_config,
         SITE_URL="https://blog.example.com",
@@ -281,7 +271,7 @@ def test_digest_sent_with_dkim_verifies_at_the_receiver(app_factory, smtp_config
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         send_all(digest_id)
-    dns = {b"wk1._domainkey.blog.example.com.": b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)}
+    dns = {b"wk1._domainkey.blog.example.com.": b"v=DKIM1; k=rsa; p=" + public.encode()}
     assert len(smtp_server.handler.raw) == 4
     for raw in smtp_server.handler.raw:
         assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: dns.get(name))

@@ -1,13 +1,11 @@
 """`weeknote doctor` against real servers: an SMTP server, a private Redis, a DNS server for DKIM."""
 
-import base64
 import ssl
 
+import helpers
 import pytest
 import trustme
 from conftest import make_app
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from servers import DNSServer, RedisServer, SMTPServer, free_port, require_program, wait_until
 
 from blog.doctor import check_dkim, check_redis, check_site_url, check_smtp
@@ -129,15 +127,7 @@ def test_smtp_login_is_checked(tls):
 
 
 def rsa_key() -> tuple[str, str]:
-    """A new RSA key: (private PEM, base64 of the public DER, as a DKIM p= tag holds it)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, base64.b64encode(public).decode()
+    return helpers.rsa_key(1024)  # small keys: these tests only check that the pair matches
 
 
 def test_dkim_key_matches_the_published_selector(tmp_path):

@@ -1,12 +1,10 @@
 """DKIM: a signed digest verifies against the public key, and the signature covers List-Unsubscribe."""
 
-import base64
 import re
 
 import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers import rsa_key
 
 from blog.config import parse_sender
 from blog.newsletter.message import build_message, list_headers
@@ -15,16 +13,8 @@ from blog.newsletter.signing import DKIMSigner, signer_from_config
 
 @pytest.fixture(scope="module")
 def keys() -> tuple[str, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    private, public = rsa_key()
+    return private, b"v=DKIM1; k=rsa; p=" + public.encode()
 
 
 def message():
