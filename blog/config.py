@@ -42,7 +42,6 @@ class Config:
     """Settings from the environment; unset values fall back to DEFAULTS."""
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    MAX_IMPORT_BYTES = 5 * 1024 * 1024
     SUBSCRIBE_RATE_LIMIT = "5 per hour;20 per day"  # per client IP, POST /subscribe only
     WTF_CSRF_TIME_LIMIT = None  # a post left open all afternoon can still be subscribed from
     RATELIMIT_KEY_PREFIX = "weeknote-limits"

@@ -70,7 +70,6 @@ class Importer:
         self.zone = zone
         self.media_folder = media_folder
         self.dry_run = dry_run
-        self.max_bytes = MAX_BYTES
         self.written: dict[str, str] = {}  # slug -> source path, for posts written this run
         # Two queries up front instead of two per file: most files of a first import are new.
         # A slug freed during the run stays reserved until the next run (its redirect lives on).
@@ -93,7 +92,7 @@ class Importer:
                 result.published_at, result.draft = existing.published_at, existing.draft
                 result.tags = [tag.name for tag in existing.tags]
                 return result
-            parsed = parse_file(path, self.zone, self.max_bytes)
+            parsed = parse_file(path, self.zone)
         except ContentError as error:
             result.error = str(error)
             return result
@@ -120,7 +119,7 @@ class Importer:
         return result
 
     def _quick_hash(self, path: Path) -> str | None:
-        if path.stat().st_size > self.max_bytes:
+        if path.stat().st_size > MAX_BYTES:
             return None
         return hash_source(path.read_bytes())
 

@@ -54,15 +54,6 @@ class DeliverySettings:
         return timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
 
-@dataclass
-class BatchOutcome:
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
-    skipped: int = 0
-    deferred: int = 0
-
-
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
@@ -121,9 +112,8 @@ def send_batch(
     transport: Transport,
     settings: DeliverySettings,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> BatchOutcome:
+) -> None:
     """Send the claimed rows over one open transport; each outcome is committed at once."""
-    outcome = BatchOutcome(claimed=len(ids))
     rows = session.execute(
         select(Delivery.id, Delivery.attempts, Subscriber.id, Subscriber.email, Subscriber.status,
                Subscriber.token_secret)
@@ -135,15 +125,13 @@ def send_batch(
     # Each outcome is one small Core statement and commit on a connection of its own: cheaper
     # than the session's unit of work, and this runs once per message.
     with session.get_bind().connect() as connection:
-        _send_rows(connection, mailer, token, rows, transport, settings, now, outcome)
-    return outcome
+        _send_rows(connection, mailer, token, rows, transport, settings, now)
 
 
-def _send_rows(connection, mailer, token, rows, transport, settings, now, outcome) -> None:
+def _send_rows(connection, mailer, token, rows, transport, settings, now) -> None:
     for index, (delivery_id, attempts, subscriber_id, email, status, secret) in enumerate(rows):
         if subscriber_id is None or status != SubscriberStatus.ACTIVE:
             _finish(connection, delivery_id, token, status=SKIPPED, error="no longer subscribed")
-            outcome.skipped += 1
             continue
         message = mailer.message_for(delivery_id, Recipient(subscriber_id, email, secret))
         try:
@@ -151,13 +139,10 @@ def _send_rows(connection, mailer, token, rows, transport, settings, now, outcom
         except SendError as error:
             if not error.temporary:
                 _fail(connection, delivery_id, token, subscriber_id, str(error))
-                outcome.failed += 1
                 continue
             _defer(connection, delivery_id, attempts, token, str(error), settings, now())
-            outcome.deferred += 1
             if error.code is None:  # the connection is gone: hand back the rest of the batch
                 release(connection, [row[0] for row in rows[index + 1 :]], token)
-                outcome.deferred += len(rows) - index - 1
                 break
             continue
         connection.execute(
@@ -165,7 +150,6 @@ def _send_rows(connection, mailer, token, rows, transport, settings, now, outcom
             {"row": delivery_id, "token": token, "sent_at": now(), "message_id": message.message_id},
         )
         connection.commit()
-        outcome.sent += 1
 
 
 DELIVERIES = Delivery.__table__
