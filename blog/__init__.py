@@ -7,6 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from blog import (
+    admin,
     archive,
     assets,
     cli,
@@ -17,6 +18,7 @@ from blog import (
     logs,
     pagecache,
     posts,
+    ratelimit,
     search,
     security,
     subscribe,
@@ -59,12 +61,14 @@ def register_extensions(app: Flask) -> None:
     pagecache.init_app(app)
     templating.init_app(app)
     security.init_app(app)
+    ratelimit.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     for module in (health, posts, tags, archive, search, feeds, discovery, digest_pages):
         app.register_blueprint(module.bp)
     subscribe.init_app(app)
+    admin.init_app(app)
     assets.init_app(app)
 
 

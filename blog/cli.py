@@ -1,4 +1,4 @@
-"""Commands added to the `weeknote` CLI: import, export, doctor, and the subscribers and digest groups."""
+"""Commands added to the `weeknote` CLI: import, export, doctor, authors, subscribers and digest."""
 
 import json
 import sys
@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from blog.author_commands import create_author_command, reset_password_command
 from blog.digest_cli import digest_cli
 from blog.doctor import run_checks
 from blog.exporter import export_post
@@ -27,6 +28,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(subscribers_group)
     app.cli.add_command(digest_cli)
     app.cli.add_command(doctor_command)
+    app.cli.add_command(create_author_command)
+    app.cli.add_command(reset_password_command)
 
 
 @click.command("import")

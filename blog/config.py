@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from email.headerregistry import Address
 from email.policy import default as default_policy
 from pathlib import Path
@@ -43,6 +44,10 @@ class Config:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SUBSCRIBE_RATE_LIMIT = "5 per hour;20 per day"  # per client IP, POST /subscribe only
+    SIGN_IN_RATE_LIMIT = "10 per 15 minutes;50 per day"  # per client IP, POST /admin/sign-in only
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
     WTF_CSRF_TIME_LIMIT = None  # a post left open all afternoon can still be subscribed from
     RATELIMIT_KEY_PREFIX = "weeknote-limits"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: keep limiting, per process
@@ -106,6 +111,10 @@ def finish_config(config: dict, instance_path: Path) -> None:
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    # The author's session cookies travel only over HTTPS once the site is served that way.
+    secure = config["SITE_URL"].startswith("https://")
+    config["SESSION_COOKIE_SECURE"] = config.get("SESSION_COOKIE_SECURE") or secure
+    config["REMEMBER_COOKIE_SECURE"] = config.get("REMEMBER_COOKIE_SECURE") or secure
     # Rendered pages live in Redis when there is one (shared by every worker), else in process.
     if config.get("REDIS_URL"):
         config.setdefault("CACHE_TYPE", "RedisCache")

@@ -1,10 +1,11 @@
-"""Database models: posts, tags, old paths that redirect, subscribers and suppressed addresses."""
+"""Database models: posts, tags, old paths that redirect, subscribers, digests and the authors."""
 
 import secrets
 from datetime import UTC, datetime, time
 from enum import StrEnum
 from uuid import uuid4
 
+from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -239,3 +240,20 @@ class Delivery(db.Model):
 
     digest: Mapped[Digest] = relationship()
     subscriber: Mapped["Subscriber | None"] = relationship()
+
+
+class Author(UserMixin, db.Model):
+    """Someone who signs in to /admin/ to write posts and run the newsletter."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Set for a generated password (printed once by `make run`): the first sign-in asks for a new one.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Changes with the password, and is part of the session, so a new password signs out other sessions.
+    session_key: Mapped[str] = mapped_column(String(64), default=new_token_secret)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_key}"

@@ -3,15 +3,13 @@
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from blog import subscribers
+from blog import ratelimit, subscribers
 from blog.extensions import csrf, db
 from blog.jobs import queue_confirmation
 from blog.models import Subscriber
@@ -47,15 +45,7 @@ class SubscribeForm(FlaskForm):
 def init_app(app: Flask) -> None:
     """Register the pages and limit POST /subscribe per client IP (on Redis when REDIS_URL is set)."""
     app.register_blueprint(bp)
-    limiter = Limiter(get_remote_address, app=app)
-    # The only limit is the subscribe view's, which its decorator checks when the view runs. The
-    # app-wide before_request check would resolve (no) limits on every page read: drop just that
-    # hook, keeping the limiter's after_request and teardown.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
-    limit = limiter.limit(
-        lambda: current_app.config["SUBSCRIBE_RATE_LIMIT"], methods=["POST"], scope="subscribe"
-    )
-    app.view_functions["subscribe.subscribe"] = limit(app.view_functions["subscribe.subscribe"])
+    ratelimit.limit_view(app, "subscribe.subscribe", "SUBSCRIBE_RATE_LIMIT", "subscribe", ["POST"])
 
 
 @bp.app_context_processor

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from helpers import sign_in
 from servers import CeleryWorker, RedisServer, SMTPServer, require_program
 from sqlalchemy import event
 
-from blog import create_app
+from blog import authors, create_app
 from blog.config import normalise_database_url
 from blog.extensions import db
 
@@ -93,6 +94,27 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+AUTHOR_EMAIL = "author@example.com"
+AUTHOR_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def author(app) -> str:
+    """An author who can sign in with AUTHOR_EMAIL and AUTHOR_PASSWORD; returns the address."""
+    with app.app_context():
+        authors.create_author(db.session, AUTHOR_EMAIL, AUTHOR_PASSWORD)
+        db.session.commit()
+    return AUTHOR_EMAIL
+
+
+@pytest.fixture
+def admin(client, author):
+    """A test client signed in as the author, as a browser would be after the sign-in form."""
+    response = sign_in(client, author, AUTHOR_PASSWORD)
+    assert response.status_code == 302, response.text
+    return client
 
 
 @pytest.fixture

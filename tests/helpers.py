@@ -30,6 +30,16 @@ def submit(client, path: str, data: dict, **kwargs):
     return client.post(path, data={"csrf_token": token} | data, **kwargs)
 
 
+def sign_in(client, email: str, password: str, **kwargs):
+    return submit(client, "/admin/sign-in", {"email": email, "password": password}, **kwargs)
+
+
+def admin_post(client, path: str, data: dict | None = None, page: str | None = None, **kwargs):
+    """POST to an admin URL with a CSRF token taken from `page` (default: the dashboard)."""
+    token = csrf_token(client.get(page or "/admin/").text)
+    return client.post(path, data={"csrf_token": token} | (data or {}), **kwargs)
+
+
 def subscribe(client, email: str, **kwargs):
     return submit(client, "/subscribe", {"email": email, "website": ""}, **kwargs)
 
