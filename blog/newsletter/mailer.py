@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 
 from blog.models import Digest
-from blog.newsletter.compose import personalise
+from blog.newsletter.compose import UNSUBSCRIBE_URL
 from blog.newsletter.message import HeaderInjectionError, build_message, list_headers
 from blog.newsletter.transport import PreparedMessage
 
@@ -24,9 +24,10 @@ class DigestMailer:
     """Builds each recipient's message from the frozen digest: only To, links and IDs differ.
 
     The message is built once with EmailMessage, with markers where the recipient's values
-    go; each recipient's copy is that template with the markers replaced and the two bodies
-    quoted-printable encoded (binascii's C encoder). That keeps personalisation cheap: a
-    100,000-recipient digest is rendered and assembled once, not 100,000 times.
+    go; each recipient's copy is that template with the markers replaced. The two bodies are
+    quoted-printable encoded once too, around the places the unsubscribe link goes (see
+    EncodedBody). That keeps personalisation cheap: a 100,000-recipient digest is rendered,
+    encoded and assembled once, not 100,000 times.
     """
 
     MARK = "weeknote-mark-{}"
@@ -40,7 +41,8 @@ class DigestMailer:
         sign: Callable[[bytes], bytes] | None = None,
     ) -> None:
         # Plain copies: the ORM object expires at every commit of the batch and would reload.
-        self.digest_id, self.text, self.html = digest.id, digest.text, digest.html
+        self.digest_id = digest.id
+        self.text, self.html = EncodedBody(digest.text), EncodedBody(digest.html)
         self.sender, self.unsubscribe_url, self.sign = sender, unsubscribe_url, sign
         marks = {name: self.MARK.format(name) for name in ("to", "id", "unsubscribe", "text", "html")}
         template = build_message(
@@ -65,12 +67,13 @@ class DigestMailer:
         if "\r" in recipient.email or "\n" in recipient.email or "\r" in url or "\n" in url:
             raise HeaderInjectionError(f"line break in a recipient's address or link: {recipient.email!r}")
         message_id = self.message_id(delivery_id)
+        link = SOFT_BREAK + _quoted_printable(url) + SOFT_BREAK
         values = {
             "to": recipient.email.encode(),
             "id": message_id.strip("<>").encode(),
             "unsubscribe": url.encode(),
-            "text": _quoted_printable(personalise(self.text, url)),
-            "html": _quoted_printable(personalise(self.html, url)),
+            "text": self.text.with_link(link),
+            "html": self.html.with_link(link),
         }
         data = b"".join(values[piece] if isinstance(piece, str) else piece for piece in self.pieces)
         if self.sign is not None:
@@ -101,6 +104,25 @@ def _split_on_marks(data: bytes, marks: dict[str, str]) -> list:
     if missing:
         raise AssertionError(f"the message template lost its markers: {missing}")
     return pieces
+
+
+SOFT_BREAK = b"=\r\n"  # a quoted-printable line break that decoding removes
+
+
+class EncodedBody:
+    """A composed body, quoted-printable encoded once in the pieces between its unsubscribe links.
+
+    Each piece and each recipient's link is encoded on its own and joined with soft line
+    breaks, so a line never spans a piece boundary: the decoded body is exactly the composed
+    one with the link put in, and no line is longer than quoted-printable allows.
+    """
+
+    def __init__(self, body: str) -> None:
+        self.pieces = [_quoted_printable(piece) for piece in body.split(UNSUBSCRIBE_URL)]
+
+    def with_link(self, encoded_link: bytes) -> bytes:
+        """The body for one recipient, given SOFT_BREAK + their encoded link + SOFT_BREAK."""
+        return encoded_link.join(self.pieces)
 
 
 def _quoted_printable(text: str) -> bytes:
