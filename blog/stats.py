@@ -1,0 +1,230 @@
+"""The dashboard's numbers: posts by state, subscribers by status and week, the last digests' deliveries.
+
+Each function is a fixed number of queries whatever the size of the list, so the dashboard
+stays one quick page for a blog with ten subscribers or a hundred thousand.
+"""
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, load_only
+
+from blog.models import Delivery, Digest, Post, Schedule, Subscriber, SubscriberStatus
+from blog.newsletter.delivery import CLAIMED, FAILED, PENDING, SENT
+from blog.newsletter.schedule import local_to_utc
+from blog.queries import visible
+
+WEEKS = 12
+RECENT_DIGESTS = 5
+ACTIVE, UNSUBSCRIBED = SubscriberStatus.ACTIVE.value, SubscriberStatus.UNSUBSCRIBED.value
+
+
+@dataclass(frozen=True)
+class PostCounts:
+    published: int  # what readers see now
+    drafts: int
+    scheduled: int  # not a draft, appears by itself at its published_at
+
+
+def post_counts(session: Session, now: datetime) -> PostCounts:
+    """Published, draft and scheduled posts, in one query."""
+    published, drafts, scheduled = session.execute(
+        select(
+            func.count().filter(visible(now)),
+            func.count().filter(Post.draft.is_(True)),
+            func.count().filter(Post.draft.is_(False), Post.published_at > now),
+        ).select_from(Post)
+    ).one()
+    return PostCounts(published, drafts, scheduled)
+
+
+def subscriber_counts(session: Session) -> dict[str, int]:
+    """How many subscribers are in each status, every status listed (zero when none)."""
+    found = dict(session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all())
+    return {status.value: found.get(status.value, 0) for status in SubscriberStatus}
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date  # the Monday, in the author's zone
+    new: int  # confirmed during the week
+    unsubscribed: int  # unsubscribed during the week
+    active: int  # active at the week's end (or now, for the current week)
+
+
+def week_starts(zone: ZoneInfo, now: datetime, weeks: int = WEEKS) -> list[date]:
+    """The local Mondays of the last `weeks` weeks, oldest first; the last is this week's."""
+    today = now.astimezone(zone).date()
+    this_monday = today - timedelta(days=today.weekday())
+    return [this_monday - timedelta(weeks=weeks - 1 - index) for index in range(weeks)]
+
+
+@dataclass(frozen=True)
+class Growth:
+    active_at_start: int  # active when the first week began
+    weeks: list[Week]
+
+
+def weekly_growth(session: Session, zone: ZoneInfo, now: datetime, weeks: int = WEEKS) -> Growth:
+    """New confirmations, unsubscribes and active subscribers per local week, in two queries.
+
+    A subscriber counts as active from confirmation (or creation, for imported rows without
+    one) until unsubscribing. Bounced and complained addresses carry no date for when they
+    stopped, so the line leaves them out, and its last point equals today's active count.
+    """
+    mondays = week_starts(zone, now, weeks)
+    # Week boundaries as UTC instants of local midnights: DST changes make weeks 167 or 169 hours.
+    bounds = [local_to_utc(monday, time(0), zone) for monday in mondays]
+    start = bounds[0]
+    joined = func.coalesce(Subscriber.confirmed_at, Subscriber.created_at)
+    was_active = or_(
+        Subscriber.status == ACTIVE,
+        and_(
+            Subscriber.status == UNSUBSCRIBED,
+            Subscriber.confirmed_at.is_not(None),
+            Subscriber.unsubscribed_at.is_not(None),
+        ),
+    )
+    before = session.scalar(
+        select(func.count())
+        .select_from(Subscriber)
+        .where(
+            was_active,
+            joined < start,
+            or_(Subscriber.unsubscribed_at.is_(None), Subscriber.unsubscribed_at >= start),
+        )
+    )
+    rows = session.execute(
+        select(
+            Subscriber.status, Subscriber.confirmed_at, Subscriber.created_at, Subscriber.unsubscribed_at
+        ).where(
+            or_(
+                Subscriber.confirmed_at >= start,
+                Subscriber.unsubscribed_at >= start,
+                and_(
+                    Subscriber.status == ACTIVE,
+                    Subscriber.confirmed_at.is_(None),
+                    Subscriber.created_at >= start,
+                ),
+            )
+        )
+    ).all()
+    new, left, gained, lost = ([0] * weeks for _ in range(4))
+
+    def bucket(moment: datetime) -> int | None:
+        index = bisect_right(bounds, moment) - 1
+        return index if 0 <= index < weeks and moment <= now else None
+
+    for status, confirmed_at, created_at, unsubscribed_at in rows:
+        if confirmed_at is not None and (index := bucket(confirmed_at)) is not None:
+            new[index] += 1
+        if unsubscribed_at is not None and (index := bucket(unsubscribed_at)) is not None:
+            left[index] += 1
+        if status == ACTIVE or (status == UNSUBSCRIBED and confirmed_at and unsubscribed_at):
+            began = confirmed_at or created_at
+            if began >= start and (index := bucket(began)) is not None:
+                gained[index] += 1
+            if (
+                status == UNSUBSCRIBED
+                and began < unsubscribed_at
+                and (index := bucket(unsubscribed_at)) is not None
+            ):
+                lost[index] += 1
+    result, active = [], before
+    for index, monday in enumerate(mondays):
+        active += gained[index] - lost[index]
+        result.append(Week(monday, new[index], left[index], active))
+    return Growth(before, result)
+
+
+def describe_growth(growth: Growth) -> str:
+    """The trend in one sentence, for the chart's description and its readers."""
+    weeks = growth.weeks
+    if not weeks:
+        return "No weeks to show."
+    first, last = growth.active_at_start, weeks[-1].active
+    span = f"over {len(weeks)} weeks"
+    if first == last == 0 and not any(week.new or week.unsubscribed for week in weeks):
+        return f"No active subscribers {span}."
+    if last > first:
+        trend = f"Active subscribers grew from {first} to {last} {span}"
+    elif last < first:
+        trend = f"Active subscribers fell from {first} to {last} {span}"
+    else:
+        trend = f"Active subscribers stayed at {last} {span}"
+    new = sum(week.new for week in weeks)
+    left = sum(week.unsubscribed for week in weeks)
+    return f"{trend}: {new} new, {left} unsubscribed."
+
+
+def current_schedule(session: Session) -> Schedule | None:
+    """The blog's one digest schedule, if the author has set it."""
+    return session.scalar(select(Schedule).order_by(Schedule.id).limit(1))
+
+
+def describe_run(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
+    """A run in zone with its abbreviation and how far off: Monday 24 November 2026, 08:00 CET (in 2 days)."""
+    local = moment.astimezone(zone)
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} {local.tzname()} ({_distance(local, now)})"
+
+
+def _distance(local: datetime, now: datetime) -> str:
+    seconds = (local - now).total_seconds()
+    if seconds <= 0:
+        return "due now"
+    if seconds < 3600:
+        minutes = max(1, round(seconds / 60))
+        return f"in {minutes} minute{'s' if minutes != 1 else ''}"
+    days = (local.date() - now.astimezone(local.tzinfo).date()).days
+    if days == 0:
+        hours = round(seconds / 3600)
+        return f"in {hours} hour{'s' if hours != 1 else ''}"
+    return "tomorrow" if days == 1 else f"in {days} days"
+
+
+@dataclass(frozen=True)
+class DigestSummary:
+    id: int
+    subject: str
+    status: str
+    scheduled_for: datetime
+    sent_at: datetime | None
+    sent: int
+    failed: int
+    pending: int  # not sent yet: waiting or being sent
+
+
+def recent_digests(session: Session, limit: int = RECENT_DIGESTS) -> list[DigestSummary]:
+    """The latest digests with their delivery counts: two queries, however many digests or rows."""
+    digests = session.scalars(
+        select(Digest)
+        .options(load_only(Digest.id, Digest.subject, Digest.status, Digest.scheduled_for, Digest.sent_at))
+        .order_by(Digest.scheduled_for.desc(), Digest.id.desc())
+        .limit(limit)
+    ).all()
+    if not digests:
+        return []
+    counts: dict[tuple[int, str], int] = {
+        (digest_id, status): number
+        for digest_id, status, number in session.execute(
+            select(Delivery.digest_id, Delivery.status, func.count())
+            .where(Delivery.digest_id.in_([digest.id for digest in digests]))
+            .group_by(Delivery.digest_id, Delivery.status)
+        )
+    }
+    return [
+        DigestSummary(
+            id=digest.id,
+            subject=digest.subject,
+            status=digest.status,
+            scheduled_for=digest.scheduled_for,
+            sent_at=digest.sent_at,
+            sent=counts.get((digest.id, SENT), 0),
+            failed=counts.get((digest.id, FAILED), 0),
+            pending=counts.get((digest.id, PENDING), 0) + counts.get((digest.id, CLAIMED), 0),
+        )
+        for digest in digests
+    ]
