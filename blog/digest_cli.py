@@ -5,22 +5,20 @@ import time
 import webbrowser
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import click
 from dateutil import parser as date_parser
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from blog import jobs
 from blog.extensions import db
-from blog.models import Digest, Schedule, Subscriber, SubscriberStatus
-from blog.newsletter import delivery, digests
-from blog.newsletter.mailer import Recipient
-from blog.newsletter.schedule import WEEKDAYS, parse_local_time, parse_weekday
-from blog.newsletter.sending import composer_from_app, mailer_for, send_next_batch
-from blog.newsletter.transport import SendError, transport_from_config
+from blog.models import Digest, Schedule
+from blog.newsletter import delivery, digests, preview, progress
+from blog.newsletter.schedule import WEEKDAYS, parse_local_time, parse_weekday, parse_zone
+from blog.newsletter.sending import composer_from_app, send_or_queue
+from blog.newsletter.transport import SendError
 
 digest_cli = AppGroup("digest", help="Schedule, preview and send the weekly digest.")
 
@@ -60,12 +58,7 @@ def schedule_command(weekday, local_time, timezone, min_posts, hold, disable) ->
     try:
         day = parse_weekday(weekday) if weekday is not None else current.weekday
         at = parse_local_time(local_time) if local_time is not None else current.local_time
-        zone_name = timezone or (current.timezone if current else current_app.config["TIMEZONE"])
-        ZoneInfo(zone_name)
-    except ZoneInfoNotFoundError:
-        raise click.BadParameter(
-            f"unknown time zone {timezone!r}: use an IANA name like Europe/Berlin"
-        ) from None
+        zone_name = parse_zone(timezone or (current.timezone if current else current_app.config["TIMEZONE"]))
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     schedule = digests.save_schedule(
@@ -104,15 +97,7 @@ def _parse_at(value: str | None) -> datetime:
         except (ValueError, OverflowError):
             raise click.BadParameter(f"{value!r} is not a date and time, e.g. '2026-11-23 08:00'") from None
         return (moment if moment.tzinfo else moment.replace(tzinfo=_zone())).astimezone(UTC)
-    schedule = db.session.scalar(select(Schedule).where(Schedule.enabled.is_(True)).order_by(Schedule.id))
-    return schedule.next_run_at if schedule and schedule.next_run_at else datetime.now(UTC)
-
-
-def _preview(at: datetime):
-    composer = composer_from_app()
-    start, end = digests.period_for(db.session, composer, at)
-    web_url = f"{composer.site.url.rstrip('/')}/digests/"
-    return digests.compose_for(db.session, composer, start, end, web_url)
+    return preview.next_digest_moment(db.session, datetime.now(UTC))
 
 
 @digest_cli.command("preview")
@@ -123,12 +108,12 @@ def _preview(at: datetime):
 def preview_command(at: str | None, part: str, open_file: bool) -> None:
     """Show exactly what the next digest would send (only the unsubscribe link differs)."""
     when = _parse_at(at)
-    posts, composed = _preview(when)
-    active = db.session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE))
+    upcoming = preview.build_preview(db.session, when)
+    composed = upcoming.composed
     click.echo(f"Subject: {composed.subject}", err=True)
     click.echo(
-        f"For: {_describe_run(when, current_app.config['TIMEZONE'])}; {_count(len(posts), 'post')}; "
-        f"{_count(active, 'active subscriber')}",
+        f"For: {_describe_run(when, current_app.config['TIMEZONE'])}; {_count(len(upcoming.posts), 'post')}; "
+        f"{_count(upcoming.active_subscribers, 'active subscriber')}",
         err=True,
     )
     if open_file:
@@ -145,17 +130,12 @@ def preview_command(at: str | None, part: str, open_file: bool) -> None:
 @click.option("--at", help="Compose the digest of this moment (default: the next scheduled run).")
 def test_command(address: str, at: str | None) -> None:
     """Send the preview to one address, without recording a delivery."""
-    posts, composed = _preview(_parse_at(at))
-    preview = Digest(id=0, subject=f"[Test] {composed.subject}", html=composed.html, text=composed.text)
-    stand_in = Recipient(id=0, email=address, token_secret="test")
-    mailer = mailer_for(preview, unsubscribe=lambda _: f"{current_app.config['SITE_URL'].rstrip('/')}/")
+    upcoming = preview.build_preview(db.session, _parse_at(at))
     try:
-        message = mailer.message_for(0, stand_in)
-        with transport_from_config(current_app.config) as transport:
-            transport.send_prepared(message)
+        preview.send_test(upcoming, address)
     except (SendError, ValueError) as error:
         raise click.ClickException(f"the test message was not sent: {error}") from error
-    click.echo(f"Sent a test of '{composed.subject}' ({len(posts)} posts) to {address}")
+    click.echo(f"Sent a test of '{upcoming.composed.subject}' ({len(upcoming.posts)} posts) to {address}")
 
 
 @digest_cli.command("send")
@@ -180,11 +160,9 @@ def _start_sending(digest: Digest) -> None:
 
 
 def _send_or_queue(digest_id: int) -> None:
-    if jobs.queue_digest(digest_id):
+    if send_or_queue(digest_id):
         click.echo(f"Queued for the worker; follow it with: weeknote digest status {digest_id}")
         return
-    while (due := send_next_batch(digest_id)) is not None and due <= datetime.now(UTC):
-        pass
     _print_counts(db.session.get(Digest, digest_id))
 
 
@@ -273,11 +251,10 @@ def cancel_command(digest_id: int) -> None:
 @digest_cli.command("list")
 def list_command() -> None:
     """The latest digests with their status and deliveries."""
-    rows = db.session.scalars(select(Digest).order_by(Digest.id.desc()).limit(20)).all()
+    rows = progress.recent_digests(db.session, 20)
     if not rows:
         click.echo("No digest has been created yet.")
-    for digest in rows:
-        numbers = delivery.counts(db.session, digest.id)
+    for digest, numbers in rows:
         when = _describe_run(digest.scheduled_for, current_app.config["TIMEZONE"])
         click.echo(f"{digest.id:>4}  {digest.status:<9} {when}  {digest.subject or '(no posts)'}  "
                    f"[{numbers['sent']} sent, {numbers['failed']} failed]")  # fmt: skip

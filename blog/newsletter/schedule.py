@@ -6,7 +6,7 @@ a local time that happens twice (the autumn repeat) runs once, at the first.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -28,6 +28,15 @@ def parse_local_time(value: str) -> time:
         return time(int(hours), int(minutes))
     except ValueError:
         raise ValueError(f"time {value!r}: write it as HH:MM, for example 08:00") from None
+
+
+def parse_zone(value: str) -> str:
+    """An IANA zone name as given, checked: 'Mars/Olympus' is refused with an example."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: use an IANA name like Europe/Berlin") from None
+    return value
 
 
 def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:

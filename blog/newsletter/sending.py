@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from blog import jobs
 from blog.extensions import db
 from blog.models import Digest
 from blog.newsletter import delivery
@@ -72,3 +73,12 @@ def send_next_batch(digest_id: int) -> datetime | None:
     if due is None:
         delivery.finish_digest(db.session, digest_id, datetime.now(UTC))
     return due
+
+
+def send_or_queue(digest_id: int) -> bool:
+    """Hand a sending digest to the worker; without one (no Redis), send it here. True when queued."""
+    if jobs.queue_digest(digest_id):
+        return True
+    while (due := send_next_batch(digest_id)) is not None and due <= datetime.now(UTC):
+        pass
+    return False

@@ -1,0 +1,214 @@
+"""The digest in the console: schedule, preview, test, send now, review held digests, watch sending."""
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from kombu.exceptions import OperationalError
+from sqlalchemy import select
+
+from blog.admin.digest_forms import HOLD, ScheduleForm, local_date, local_moment, schedule_defaults
+from blog.extensions import db
+from blog.models import Digest, Schedule
+from blog.newsletter import delivery, digests, preview, progress
+from blog.newsletter.sending import composer_from_app, send_or_queue
+from blog.newsletter.transport import SendError
+
+bp = Blueprint("digest", __name__, url_prefix="/digest")
+# The digest's HTML is shown as mail clients show it: its inline styles and remote images, no
+# script, framed only by the console's own preview page.
+FRAMED_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; frame-ancestors 'self'"
+)
+
+
+@bp.app_template_global()
+def digest_time(moment: datetime | None, zone: str | None = None) -> str:
+    return local_moment(moment, zone or current_app.config["TIMEZONE"])
+
+
+@bp.app_template_global()
+def digest_date(moment: datetime | None) -> str:
+    return local_date(moment, current_app.config["TIMEZONE"])
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    """The schedule form, the next run, and the latest digests."""
+    schedule = db.session.scalar(select(Schedule).order_by(Schedule.id))
+    zone = current_app.config["TIMEZONE"]
+    defaults = schedule_defaults(schedule, zone)
+    form = ScheduleForm(data=defaults, zone_default=defaults["timezone"])
+    if form.validate_on_submit():
+        schedule = digests.save_schedule(
+            db.session,
+            weekday=form.weekday.data,
+            local_time=form.local_time.parsed,
+            timezone=form.timezone.data,
+            min_posts=form.min_posts.data,
+            hold_for_review=form.mode.data == HOLD,
+            enabled=form.enabled.data,
+            now=datetime.now(UTC),
+        )
+        db.session.commit()
+        when = local_moment(schedule.next_run_at, schedule.timezone) if schedule.enabled else None
+        flash(
+            f"Schedule saved. Next digest: {when}." if when else "Schedule saved; digests are off.", "success"
+        )
+        return redirect(url_for(".index"))
+    page = render_template(
+        "admin/digest/index.html",
+        form=form,
+        schedule=schedule,
+        recent=progress.recent_digests(db.session, 10),
+    )
+    return page, 400 if form.is_submitted() else 200
+
+
+@bp.get("/preview")
+def preview_page():
+    """The next digest: who it goes to, what it holds, and both parts as they will be sent."""
+    upcoming = preview.build_preview(db.session, preview.next_digest_moment(db.session, datetime.now(UTC)))
+    return render_template(
+        "admin/digest/preview.html", preview=upcoming, schedule=preview.active_schedule(db.session)
+    )
+
+
+@bp.get("/preview.html")
+def preview_html():
+    """Exactly the HTML part the next digest sends (as `weeknote digest preview --html` prints it)."""
+    upcoming = preview.build_preview(db.session, preview.next_digest_moment(db.session, datetime.now(UTC)))
+    return framed(upcoming.composed.html)
+
+
+def framed(html: str) -> Response:
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = FRAMED_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@bp.post("/test")
+def send_test():
+    """Send the preview to the signed-in author only; no delivery is recorded."""
+    address = current_user.email
+    upcoming = preview.build_preview(db.session, preview.next_digest_moment(db.session, datetime.now(UTC)))
+    try:
+        preview.send_test(upcoming, address)
+    except (SendError, ValueError) as error:
+        flash(f"The test message was not sent: {error}. {what_to_do(error)}", "error")
+    else:
+        flash(f"Sent a test of “{upcoming.composed.subject}” to {address}.", "success")
+    return redirect(url_for(".preview_page"))
+
+
+def what_to_do(error: Exception) -> str:
+    """The next step after a failed test message, by what went wrong."""
+    if not isinstance(error, SendError):
+        return f"Your address ({current_user.email}) cannot be used as a recipient; change it and try again."
+    if error.code is None:
+        return "Check SMTP_HOST, SMTP_PORT and SMTP_SECURITY, and that the mail server is running."
+    if error.temporary:
+        return "The mail server asked to try later: send the test again in a few minutes."
+    return "The mail server refused it: check MAIL_FROM and the SMTP login, or the server's log."
+
+
+@bp.post("/send")
+def send_now():
+    """Create the digest of the days since the last one and send it to every active subscriber."""
+    digest = digests.create_digest(db.session, composer_from_app(), datetime.now(UTC))
+    if digest is None:
+        flash("A digest for this very moment exists already; try again in a second.", "error")
+        return redirect(url_for(".index"))
+    if digest.status == "skipped":
+        db.session.commit()
+        flash("There are no posts since the last digest: nothing to send.", "error")
+        return redirect(url_for(".index"))
+    start_sending(digest)
+    return redirect(url_for(".show", digest_id=digest.id))
+
+
+def start_sending(digest: Digest) -> None:
+    """Fan out to every active subscriber, commit, then hand the digest to the worker."""
+    queued = delivery.fan_out(db.session, digest)
+    db.session.commit()
+    flash(f"Digest {digest.id} is going to {queued} subscriber{'' if queued == 1 else 's'}.", "success")
+    queue(digest.id)
+
+
+def queue(digest_id: int) -> None:
+    try:
+        send_or_queue(digest_id)
+    except OperationalError:
+        # The rows are saved: the beat's dispatcher hands a stalled digest out again.
+        flash("The task queue (Redis) could not be reached; the worker will pick this digest up "
+              "once it is back.", "error")  # fmt: skip
+    except SendError as error:
+        flash(f"Sending stopped: {error}. The remaining messages are still pending.", "error")
+
+
+def digest_or_404(digest_id: int) -> Digest:
+    return db.session.get(Digest, digest_id) or abort(404)
+
+
+@bp.post("/<int:digest_id>/approve")
+def approve(digest_id: int):
+    """Send a held digest exactly as it was frozen (and previewed)."""
+    digest = digest_or_404(digest_id)
+    try:
+        digests.approve(db.session, digest, datetime.now(UTC))
+    except ValueError as error:
+        flash(f"Not sent: {error}.", "error")
+        return redirect(url_for(".show", digest_id=digest_id))
+    start_sending(digest)
+    return redirect(url_for(".show", digest_id=digest_id))
+
+
+@bp.post("/<int:digest_id>/cancel")
+def cancel(digest_id: int):
+    """Drop a held digest; nothing of it is sent."""
+    digest = digest_or_404(digest_id)
+    try:
+        digests.cancel(digest)
+    except ValueError as error:
+        flash(f"Not cancelled: {error}.", "error")
+        return redirect(url_for(".show", digest_id=digest_id))
+    db.session.commit()
+    flash(f"Digest {digest_id} cancelled; nothing was sent.", "success")
+    return redirect(url_for(".index"))
+
+
+@bp.get("/<int:digest_id>/")
+def show(digest_id: int):
+    """A digest's progress: deliveries by status, refreshed by progress.js while it sends."""
+    digest = digest_or_404(digest_id)
+    return render_template(
+        "admin/digest/show.html", digest=digest, progress=progress.progress(db.session, digest)
+    )
+
+
+@bp.get("/<int:digest_id>/progress.json")
+def progress_json(digest_id: int):
+    digest = digest_or_404(digest_id)
+    state = progress.progress(db.session, digest)
+    state["web_url"] = url_for("digests.show", digest_id=digest_id) if digest.status == "sent" else None
+    return jsonify(state)
+
+
+@bp.get("/<int:digest_id>/body.html")
+def body_html(digest_id: int):
+    """A saved digest's HTML part as frozen, so a held digest can be reviewed before approval."""
+    return framed(digest_or_404(digest_id).html)
+
+
+@bp.post("/<int:digest_id>/retry")
+def retry(digest_id: int):
+    """Queue the failed deliveries of still-active subscribers again."""
+    digest_or_404(digest_id)
+    count = delivery.retry_failed(db.session, digest_id)
+    if count:
+        flash(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again.", "success")
+        queue(digest_id)
+    else:
+        flash("No failed delivery to a still-active subscriber is left to retry.", "info")
+    return redirect(url_for(".show", digest_id=digest_id))

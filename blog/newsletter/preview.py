@@ -1,0 +1,89 @@
+"""The next digest as it would be sent, composed without saving anything, and a test copy of it."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from blog.models import Digest, Post, Schedule, Subscriber, SubscriberStatus
+from blog.newsletter import digests
+from blog.newsletter.compose import ComposedDigest, format_period
+from blog.newsletter.mailer import Recipient
+from blog.newsletter.sending import composer_from_app, mailer_for
+from blog.newsletter.transport import transport_from_config
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the digest of one moment would hold, and whether it would go out at all."""
+
+    at: datetime
+    start: datetime
+    end: datetime
+    period: str
+    posts: list[Post]
+    composed: ComposedDigest
+    minimum: int
+    active_subscribers: int
+
+    @property
+    def reason_not_sent(self) -> str | None:
+        """Why this digest would be skipped, in words for the author; None when it would be sent."""
+        if not self.posts:
+            return f"There are no published posts in this period ({self.period}), so nothing would be sent."
+        if len(self.posts) < self.minimum:
+            count = len(self.posts)
+            return (
+                f"Only {count} post{'' if count == 1 else 's'} in this period ({self.period}); the schedule "
+                f"skips weeks with fewer than {self.minimum} posts, so this digest would not be sent."
+            )
+        return None
+
+
+def active_schedule(session: Session) -> Schedule | None:
+    """The blog's schedule when it is enabled."""
+    return session.scalar(select(Schedule).where(Schedule.enabled.is_(True)).order_by(Schedule.id))
+
+
+def next_digest_moment(session: Session, now: datetime) -> datetime:
+    """The moment the next digest is for: the schedule's next run, else now."""
+    schedule = active_schedule(session)
+    return schedule.next_run_at if schedule and schedule.next_run_at else now
+
+
+def build_preview(session: Session, at: datetime) -> Preview:
+    """Compose the digest of `at` exactly as create_digest would (only the web link and
+    each recipient's unsubscribe link differ); nothing is saved."""
+    composer = composer_from_app()
+    start, end = digests.period_for(session, composer, at)
+    web_url = f"{composer.site.url.rstrip('/')}/digests/"
+    posts, composed = digests.compose_for(session, composer, start, end, web_url)
+    schedule = active_schedule(session)
+    active = session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE))
+    return Preview(
+        at=at,
+        start=start,
+        end=end,
+        period=format_period(start, end, composer.site.zone),
+        posts=posts,
+        composed=composed,
+        minimum=schedule.min_posts if schedule else 1,
+        active_subscribers=active or 0,
+    )
+
+
+def send_test(preview: Preview, address: str) -> None:
+    """Send the preview to one address, marked [Test], without recording a delivery.
+
+    Raises SendError when the SMTP server refuses or cannot be reached, ValueError for an
+    address that cannot go into a header.
+    """
+    composed = preview.composed
+    stand_in = Digest(id=0, subject=f"[Test] {composed.subject}", html=composed.html, text=composed.text)
+    home = f"{current_app.config['SITE_URL'].rstrip('/')}/"
+    mailer = mailer_for(stand_in, unsubscribe=lambda _: home)
+    message = mailer.message_for(0, Recipient(id=0, email=address, token_secret="test"))
+    with transport_from_config(current_app.config) as transport:
+        transport.send_prepared(message)
