@@ -55,6 +55,7 @@ class Config:
     SITE_STATE_SECONDS = 1.0  # how stale a page may be after an edit, per process
     CACHE_KEY_PREFIX = "weeknote:"
     CACHE_DEFAULT_TIMEOUT = 24 * 3600  # entries of an outdated site state just age out
+    COVER_MAX_BYTES = 5 * 1024 * 1024  # the largest cover image the console accepts
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
@@ -111,6 +112,8 @@ def finish_config(config: dict, instance_path: Path) -> None:
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    if config.get("MAX_CONTENT_LENGTH") is None:  # refuse a huge upload before reading it all
+        config["MAX_CONTENT_LENGTH"] = config["COVER_MAX_BYTES"] + 1024 * 1024  # room for the text
     # The author's session cookies travel only over HTTPS once the site is served that way.
     secure = config["SITE_URL"].startswith("https://")
     config["SESSION_COOKIE_SECURE"] = config.get("SESSION_COOKIE_SECURE") or secure

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from blog.content import ContentError, ParsedPost, parse_file
 from blog.content.pipeline import hash_source
 from blog.content.reader import MAX_BYTES
-from blog.content.slugs import slugify
-from blog.models import Post, PostTag, Redirect, Tag, utcnow
+from blog.models import Post, PostTag, Redirect, utcnow
+from blog.post_links import free_redirects, tag_ids
 
 POST_SUFFIXES = {".md", ".markdown", ".mdx", ".txt"}
 LOCATION = {"source_path", "content_hash"}  # where a post came from, not what it says
@@ -213,29 +213,10 @@ class Importer:
         return slug
 
     def _tag_ids(self, names: list[str]) -> list[int]:
-        """Ids of the named tags in the author's order, creating tags that do not exist yet."""
-        slugs = [slugify(name) for name in names]
-        if missing := [slug for slug in slugs if slug not in self.tag_ids]:
-            found = self.session.execute(select(Tag.slug, Tag.id).where(Tag.slug.in_(missing)))
-            self.tag_ids.update({slug: tag_id for slug, tag_id in found})
-        ids = []
-        for name, slug in zip(names, slugs, strict=True):
-            if (tag_id := self.tag_ids.get(slug)) is None:
-                statement = insert(Tag.__table__).values(slug=slug, name=name).returning(Tag.__table__.c.id)
-                tag_id = self.session.execute(statement).scalar_one()
-            ids.append(tag_id)
-        return ids
+        return tag_ids(self.session, names, self.tag_ids)
 
     def _free_redirects(self, paths: list[str], slug: str, present: set[str], warnings: list) -> list[str]:
-        """The old paths not yet stored for this post, skipping any another post already has."""
-        own = f"/posts/{slug}"
-        wanted = [path for path in dict.fromkeys(paths) if path not in present and path.rstrip("/") != own]
-        if not wanted:
-            return []
-        taken = set(self.session.scalars(select(Redirect.old_path).where(Redirect.old_path.in_(wanted))))
-        for path in taken:
-            warnings.append(f"old path {path} already redirects to another post; skipped")
-        return [path for path in wanted if path not in taken]
+        return free_redirects(self.session, paths, slug, present, warnings)
 
     def _store_cover(self, parsed: ParsedPost) -> str | None:
         """Copy a cover file beside the post into the media store; URLs are kept as they are."""

@@ -153,7 +153,7 @@ def test_cover_file_is_copied_into_the_media_store(app, client, runner, write_po
         assert post.cover_image.startswith("/media/") and post.cover_image.endswith("-cover.png")
     with client.get(post.cover_image) as response:
         assert response.status_code == 200 and response.data == b"\x89PNG\r\n\x1a\nnot really"
-        assert response.headers["Cache-Control"] == "public, max-age=31536000"
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert f'src="{post.cover_image}"' in client.get("/posts/p/").text
 
 

@@ -66,18 +66,18 @@ def parse_text(
     """Turn a post's text into its fields; path gives the file-name and folder fallbacks."""
     front = split_front_matter(text)
     meta = normalise_metadata(front.metadata, front.body, path, zone, mtime)
-    html, excerpt = render_body(front.body, meta)
-    if not excerpt:
+    rendered = render_text(front.body, meta)
+    if not rendered.excerpt:
         raise ContentError("the post has no text: write something below the front matter")
     return ParsedPost(
         title=meta.title,
         slug=meta.slug,
         slug_explicit=meta.slug_explicit,
         body=front.body,
-        html=html,
-        plain_text=html_to_text(html),
-        excerpt=excerpt,
-        reading_minutes=reading_minutes(html),
+        html=rendered.html,
+        plain_text=rendered.plain_text,
+        excerpt=rendered.excerpt,
+        reading_minutes=rendered.reading_minutes,
         draft=meta.draft,
         published_at=meta.published_at,
         updated_at=meta.updated_at,
@@ -91,6 +91,22 @@ def parse_text(
         inferred=meta.inferred,
         warnings=meta.warnings + [],
     )
+
+
+@dataclass
+class RenderedText:
+    """What a post's body gives: safe HTML, its plain text, the excerpt and the reading time."""
+
+    html: str
+    plain_text: str
+    excerpt: str
+    reading_minutes: int
+
+
+def render_text(body: str, meta: Metadata) -> RenderedText:
+    """Render a body with its metadata (title, excerpt) into every field derived from it."""
+    html, excerpt = render_body(body, meta)
+    return RenderedText(html, html_to_text(html), excerpt, reading_minutes(html))
 
 
 def render_body(body: str, meta: Metadata) -> tuple[str, str]:
