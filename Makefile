@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PORT ?= 5000
+# The author `make run` creates on first start, with a one-time password it prints.
+AUTHOR_EMAIL ?= author@example.com
 AXE := tests/js/node_modules/axe-core/axe.min.js
 
 .PHONY: run worker beat test lint bench bench-serve screenshots clean
@@ -30,6 +32,7 @@ run: $(STAMP)
 	@if [ ! -e instance/.sample-posts-imported ]; then \
 		$(BIN)/weeknote import blog/sample_posts && touch instance/.sample-posts-imported; \
 	fi
+	@SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/weeknote create-author --if-none $(AUTHOR_EMAIL)
 	@redis_port=$${REDIS_PORT:-$$($(BIN)/python -m blog.dev_redis --free-port)}; \
 	echo "Weeknote on http://127.0.0.1:$(PORT)/ (Redis on port $$redis_port; mail in instance/outbox/)"; \
 	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}; \

@@ -1,0 +1,150 @@
+"""The author's whole journey in Chromium, against a real Redis, Celery worker and SMTP server:
+sign in, write a post with a live preview, publish it, schedule and preview the digest, send a
+test, send it, watch the progress page reach "sent".
+
+The dashboard, editor, digest preview and progress pages are saved as screenshots in
+test-artifacts/ at phone and desktop widths, light and dark, and axe-core must find no serious or
+critical violations on any of them.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import AUTHOR_PASSWORD, require
+from helpers import add_subscribers
+from servers import LiveServer
+
+from blog.extensions import db
+
+AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
+SCRIPT_BODY = (
+    "## What I learned\n\nBorrowing is *fun*.\n\n"
+    "<script>document.title = 'owned'</script>\n\n<img src=\"/static/favicon.svg\" alt=\"A broken picture\" onerror=\"document.title='owned'\">\n"
+)
+
+
+@pytest.fixture
+def stack(app_factory, redis_url, smtp_config, celery_worker, author):
+    """The web app on real HTTP with Redis and SMTP, beside the real Celery worker."""
+    web = app_factory(REDIS_URL=redis_url, **smtp_config)
+    server = LiveServer(web)
+    web.config["SITE_URL"] = server.url
+    with web.app_context():
+        add_subscribers(3, status="active")
+        add_subscribers(1, status="pending", prefix="waiting")
+        add_subscribers(1, status="unsubscribed", prefix="gone")
+        db.session.commit()
+    yield server.url
+    server.stop()
+
+
+def scan(context, url: str) -> list:
+    """axe-core's serious and critical violations on url, in a tab of context."""
+    if not AXE.exists():
+        require("axe-core", "run `npm ci --prefix tests/js` (make test does)")
+    tab = context.new_page()
+    tab.goto(url)
+    tab.wait_for_load_state("networkidle")
+    tab.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated by the test: no CSP exception needed
+    results = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    tab.close()
+    return [
+        (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]][:3])
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def capture(browser, page, name: str) -> None:
+    """Screenshot the page's URL at each width and scheme, signed in as the page is; scan with axe."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    state = page.context.storage_state()
+    for device, viewport in VIEWPORTS.items():
+        for scheme in ("light", "dark"):
+            context = browser.new_context(viewport=viewport, color_scheme=scheme, storage_state=state)
+            tab = context.new_page()
+            tab.goto(page.url)
+            tab.wait_for_load_state("networkidle")
+            width = tab.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], f"{name} scrolls sideways on a {device}"
+            target = ARTIFACTS / f"admin-{name}-{device}-{scheme}.png"
+            tab.screenshot(path=str(target), full_page=True)
+            assert target.stat().st_size > 10_000
+            assert scan(context, page.url) == [], (name, device, scheme)
+            context.close()
+
+
+def test_the_author_writes_publishes_and_sends_the_digest(browser, stack, smtp_server, author):
+    context = browser.new_context(base_url=stack, viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    try:
+        # Sign in: the console sends a visitor to the sign-in form first.
+        page.goto("/admin/")
+        page.get_by_label("Email address").fill(author)
+        page.get_by_label("Password").fill(AUTHOR_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Dashboard", exact=True).wait_for()
+        capture(browser, page, "dashboard")
+
+        # Write a post; the preview follows the typing, rendered and sanitised by the server.
+        page.get_by_role("link", name="Posts", exact=True).click()
+        page.get_by_role("link", name="New post").click()
+        page.get_by_label("Title").fill("Twelve weeks of Rust")
+        page.get_by_label("Tags").fill("rust, learning")
+        page.get_by_label("Text (Markdown)").fill(SCRIPT_BODY)
+        preview = page.get_by_role("region", name="Preview")
+        preview.get_by_role("heading", name="What I learned").wait_for()
+        assert preview.locator("em").inner_text() == "fun"
+        assert preview.locator("script").count() == 0
+        assert "onerror" not in preview.inner_html()
+        page.get_by_role("button", name="Publish").click()
+        page.get_by_text("published", exact=False).first.wait_for()
+        capture(browser, page, "editor")
+
+        # Readers see it on the home page, without the script.
+        reader = context.new_page()
+        reader.goto("/")
+        reader.get_by_role("link", name="Twelve weeks of Rust").click()
+        assert reader.get_by_role("heading", name="What I learned").is_visible()
+        assert reader.title() != "owned"
+        reader.close()
+
+        # Set the schedule.
+        page.get_by_role("link", name="Digest", exact=True).click()
+        page.get_by_label("Day", exact=True).select_option(label="Monday")
+        page.get_by_label("Time", exact=True).fill("08:00")
+        page.get_by_label("Time zone").select_option("Europe/Berlin")
+        page.get_by_role("button", name="Save schedule").click()
+        page.get_by_text(re.compile(r"Monday \d+ \w+ \d{4}, 08:00 CE")).first.wait_for()
+
+        # The preview shows the message as it will be sent: HTML framed, text beside it.
+        page.get_by_role("link", name=re.compile("Preview")).click()
+        frame = page.frame_locator("iframe[title='HTML version']")
+        frame.get_by_text("Twelve weeks of Rust").first.wait_for()
+        assert "Twelve weeks of Rust" in page.locator("pre").inner_text()
+        capture(browser, page, "digest-preview")
+
+        # A test to the author, then the real thing.
+        page.get_by_role("link", name="Digest", exact=True).click()
+        page.get_by_role("button", name="Send a test to me").click()
+        page.get_by_text(re.compile("test", re.I)).first.wait_for()
+        assert [message["To"] for message in smtp_server.messages] == [author]
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Send now").click()
+        page.wait_for_url(re.compile(r"/admin/digest/\d+/$"))
+        page.locator("#digest-status").get_by_text("sent").wait_for(timeout=60_000)  # no reload
+        assert page.locator("#count-sent").inner_text().strip() == "3"
+        capture(browser, page, "progress")
+    finally:
+        context.close()
+
+    digests = [message for message in smtp_server.messages if message["List-Unsubscribe"]]
+    recipients = sorted(message["To"] for message in digests if message["To"] != author)
+    assert recipients == [f"reader{i}@example.com" for i in range(3)]
+    assert all("Twelve weeks of Rust" in message.get_body(("plain",)).get_content() for message in digests)
+    assert errors == []
