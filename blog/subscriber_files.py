@@ -115,8 +115,9 @@ def decode_csv(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
         raise ValueError(
-            f"the file is not UTF-8 text (byte {error.start + 1} is not valid UTF-8); "
+            f"the file is not UTF-8 text (line {line} holds a byte that is not valid UTF-8); "
             "save it as 'CSV UTF-8' (a spreadsheet: File > Save as > CSV UTF-8) and try again"
         ) from error
     if "\x00" in text:
