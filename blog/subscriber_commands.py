@@ -1,5 +1,6 @@
 """`weeknote subscribers export | import | delete`: the owner's and the subscribers' privacy tools."""
 
+import io
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,15 @@ from flask.cli import AppGroup
 from blog import subscribers
 from blog.extensions import db
 from blog.jobs import queue_confirmation
-from blog.subscriber_files import export_rows, import_csv, write_csv
+from blog.subscriber_files import (
+    ImportOptions,
+    ImportOptionsError,
+    claim_confirmations,
+    decode_csv,
+    export_rows,
+    import_subscribers,
+    write_csv,
+)
 
 group = AppGroup("subscribers", help="Export, import and erase subscribers.")
 
@@ -34,6 +43,14 @@ def delete_command(email: str) -> None:
         click.echo(f"No subscriber had the address {email}; it is now on the suppression list anyway.")
 
 
+# The shared rule in ImportOptions.check, worded with this command's flags.
+OPTION_ERRORS = {
+    "consent_note": "--confirmed needs --consent-note saying where and when these people agreed, "
+    "e.g. --consent-note 'Subscribed on Buttondown, exported 2026-11-01'",
+    "send_confirmations": "--send-confirmations is for pending subscribers; drop it or --confirmed",
+}
+
+
 @group.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -47,19 +64,16 @@ def import_command(
     csv_file: Path, confirmed: bool, consent_note: str | None, send_confirmations: bool
 ) -> None:
     """Add the addresses in CSV_FILE (a column named 'email') as pending subscribers."""
-    if confirmed and not (consent_note or "").strip():
-        raise click.UsageError(
-            "--confirmed needs --consent-note saying where and when these people agreed, "
-            "e.g. --consent-note 'Subscribed on Buttondown, exported 2026-11-01'"
-        )
-    if send_confirmations and confirmed:
-        raise click.UsageError("--send-confirmations is for pending subscribers; drop it or --confirmed")
-    now = datetime.now(UTC)
-    consent = subscribers.Consent(at=now, form_version=None, source="import", note=consent_note)
+    options = ImportOptions(confirmed, consent_note, send_confirmations)
     try:
-        with csv_file.open(newline="", encoding="utf-8-sig") as source:
-            report = import_csv(db.session, source, consent, confirmed)
-    except (ValueError, UnicodeDecodeError) as error:
+        options.check()
+    except ImportOptionsError as error:
+        raise click.UsageError(OPTION_ERRORS[error.option]) from error
+    now = datetime.now(UTC)
+    try:
+        text = decode_csv(csv_file.read_bytes())
+        report = import_subscribers(db.session, io.StringIO(text, newline=""), options, now)
+    except ValueError as error:
         db.session.rollback()
         raise click.ClickException(f"{csv_file}: {error}") from error
     db.session.commit()
@@ -72,13 +86,10 @@ def import_command(
         f"Added {len(report.added)} {status}, skipped {len(report.skipped)}, failed {len(report.failed)}."
     )
     if send_confirmations:
-        sent = 0
-        for email in report.added:
-            subscriber = subscribers.find_subscriber(db.session, email)
-            if subscriber and subscribers.claim_confirmation(db.session, subscriber, now):
-                db.session.commit()
-                queue_confirmation(subscriber.id)
-                sent += 1
-        click.echo(f"Queued {sent} confirmation emails.")
+        claimed = claim_confirmations(db.session, report.added, now)
+        db.session.commit()
+        for subscriber_id in claimed:
+            queue_confirmation(subscriber_id)
+        click.echo(f"Queued {len(claimed)} confirmation emails.")
     if report.failed:
         sys.exit(1)

@@ -14,6 +14,7 @@ from blog.models import SubscriberStatus as Status
 from blog.subscribers import (
     Consent,
     InvalidEmail,
+    claim_confirmation,
     email_key,
     find_subscriber,
     is_suppressed,
@@ -38,6 +39,35 @@ EXPORT_COLUMNS = (
     "confirmed_ip",
 )
 EMAIL_HEADERS = ("email", "email address", "e-mail", "e-mail address", "mail")
+MAX_IMPORT_BYTES = 5 * 1024 * 1024  # about 100,000 addresses; larger lists can be split
+
+
+class ImportOptionsError(ValueError):
+    """The import options contradict each other or lack a consent note; `option` names which."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to add the people in an imported file: as pending (the default) or as already confirmed."""
+
+    confirmed: bool = False  # they agreed elsewhere: add them as active, vouched for by `consent_note`
+    consent_note: str | None = None  # where and when they agreed, kept with each consent record
+    send_confirmations: bool = False  # email each new pending subscriber a confirmation link
+
+    def check(self) -> None:
+        """Refuse a confirmed import without a note saying where the consent came from."""
+        if self.confirmed and not (self.consent_note or "").strip():
+            raise ImportOptionsError(
+                "consent_note", "people added as confirmed need a note saying where and when they agreed"
+            )
+        if self.confirmed and self.send_confirmations:
+            raise ImportOptionsError(
+                "send_confirmations", "confirmation emails are for pending subscribers, not confirmed ones"
+            )
 
 
 def export_rows(session: Session) -> Iterator[dict[str, str]]:
@@ -80,10 +110,54 @@ def find_email_column(fieldnames: list[str] | None) -> str:
     raise ValueError(f"the first line must name the columns and one of them must be 'email' (found {found})")
 
 
+def decode_csv(data: bytes) -> str:
+    """The text of an uploaded or read CSV file, or a ValueError saying how to save it properly."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"the file is not UTF-8 text (line {line} holds a byte that is not valid UTF-8); "
+            "save it as 'CSV UTF-8' (a spreadsheet: File > Save as > CSV UTF-8) and try again"
+        ) from error
+    if "\x00" in text:
+        raise ValueError("the file holds binary data, not CSV text; export the list as CSV and try again")
+    return text
+
+
+def import_subscribers(
+    session: Session, source: TextIO, options: ImportOptions, now: datetime
+) -> ImportReport:
+    """Check the options and import the file as `weeknote subscribers import` and the console do."""
+    options.check()
+    note = (options.consent_note or "").strip() or None
+    consent = Consent(at=now, form_version=None, source="import", note=note)
+    return import_csv(session, source, consent, options.confirmed)
+
+
+def claim_confirmations(session: Session, emails: Iterable[str], now: datetime) -> list[int]:
+    """Claim a confirmation email for each newly imported pending address; return their ids to send."""
+    claimed = []
+    for email in emails:
+        subscriber = find_subscriber(session, email)
+        if subscriber is not None and claim_confirmation(session, subscriber, now):
+            claimed.append(subscriber.id)
+    return claimed
+
+
 def import_csv(session: Session, source: TextIO, consent: Consent, confirmed: bool) -> ImportReport:
     """Add each new, unsuppressed address as pending (or active when `confirmed`); change no one else."""
     reader = csv.DictReader(source)
-    column = find_email_column(reader.fieldnames)
+    try:
+        column = find_email_column(reader.fieldnames)
+        return _import_rows(session, reader, column, consent, confirmed)
+    except csv.Error as error:  # a NUL byte, an overlong field: say where
+        raise ValueError(f"line {reader.line_num} is not valid CSV ({error})") from error
+
+
+def _import_rows(
+    session: Session, reader: csv.DictReader, column: str, consent: Consent, confirmed: bool
+) -> ImportReport:
     report = ImportReport()
     seen: set[str] = set()
     for row in reader:

@@ -10,6 +10,7 @@ from blog.models import Post
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(localdate)
+    app.add_template_filter(localtime)
     app.add_template_global(absolute_url)
     app.add_template_global(external_url_for)
     app.add_template_global(canonical_url)
@@ -24,6 +25,12 @@ def localdate(moment: datetime) -> str:
     """A date in the site's time zone, written out: 29 July 2023."""
     local = moment.astimezone(site_zone())
     return f"{local.day} {local:%B %Y}"
+
+
+def localtime(moment: datetime) -> str:
+    """A moment in the site's time zone, to the minute and with the zone: 29 Jul 2023, 14:05 CEST."""
+    local = moment.astimezone(site_zone())
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
 
 def absolute_url(path_or_url: str) -> str:

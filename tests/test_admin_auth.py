@@ -11,7 +11,7 @@ from sqlalchemy import select
 from blog.extensions import db
 from blog.models import Author
 
-SAMPLE_VALUES = {"int": "1", "integer": "1", "default": "x", "string": "x", "path": "x/y"}
+SAMPLE_VALUES = {"integer": "1", "default": "x", "string": "x", "path": "x/y"}
 
 
 def admin_urls(app) -> list[tuple[str, set[str]]]:

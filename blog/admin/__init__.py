@@ -5,12 +5,12 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError
 
 from blog import ratelimit
-from blog.admin import auth, dashboard, digest, posts
+from blog.admin import auth, dashboard, digest, outbox, posts, subscribers
 from blog.extensions import db
 from blog.models import Author
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-for section in (auth, dashboard, posts, digest):
+for section in (auth, dashboard, posts, digest, subscribers, outbox):
     bp.register_blueprint(section.bp)
 # The pages reachable without signing in: the sign-in form itself.
 PUBLIC_ENDPOINTS = {"admin.auth.sign_in"}
