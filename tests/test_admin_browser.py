@@ -22,7 +22,8 @@ ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 SCRIPT_BODY = (
     "## What I learned\n\nBorrowing is *fun*.\n\n"
-    "<script>document.title = 'owned'</script>\n\n<img src=\"/static/favicon.svg\" alt=\"A broken picture\" onerror=\"document.title='owned'\">\n"
+    "<script>document.title = 'owned'</script>\n\n"
+    '<img src="/static/favicon.svg" alt="An icon" onerror="document.title=\'owned\'">\n'
 )
 
 

@@ -128,6 +128,23 @@ def test_fresh_clone_runs_the_whole_stack(tmp_path):
         digests = [m for m in outbox_messages(outbox) if m["List-Unsubscribe"]]
         assert [m["To"] for m in digests] == ["newcomer@example.com"]
         assert "My first week" in text_of(digests[0])
+
+        # The author made on first start signs in with the one-time password `make run` printed,
+        # must choose their own, and finds the digest in the console's outbox, as sent.
+        password = re.search(r"one-time password: (\S+)", log_path.read_text()).group(1)
+        author = Browser(f"http://127.0.0.1:{port}")
+        page = author.get("/admin/")  # redirected to the sign-in form
+        fields = {"email": "author@example.com", "password": password}
+        page = author.post("/admin/sign-in", {"csrf_token": CSRF.search(page).group(1)} | fields)
+        assert "<h1>Change your password</h1>" in page
+        fields = {"current": password, "new": "my own long password", "confirm": "my own long password"}
+        page = author.post("/admin/password", {"csrf_token": CSRF.search(page).group(1)} | fields)
+        assert "<h1>Dashboard</h1>" in page
+        listing = author.get("/admin/outbox/")
+        assert "Development mail is on" in listing
+        link = re.search(r'href="(/admin/outbox/[^"]+/)">' + re.escape(digests[0]["Subject"]), listing)
+        assert link, listing
+        assert "My first week" in author.get(link.group(1))
     finally:
         started |= descendants(make.pid)
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the foreground group

@@ -89,7 +89,8 @@ def erase(subscriber_id: int):
     email = subscriber.email
     subscribers.erase(db.session, email)
     db.session.commit()
-    flash(f"Erased {email}. Only a hash of the address is kept, so no import can add it again.", "success")
+    # No address in the message: it travels in the session cookie, and this person asked to be forgotten.
+    flash("Erased. Only a hash of the address is kept, so no import can add it again.", "success")
     return redirect(url_for(".index"))
 
 
