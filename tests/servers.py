@@ -135,7 +135,10 @@ class MailHandler:
         self.policy: Callable[[list[str]], str | None] | None = None
         self.delay = 0.0
         self.rcpt_policy: Callable[[str], str | None] | None = None  # an error reply at RCPT
-        self.pipelining = False  # advertise RFC 2920 PIPELINING (commands arrive in one write)
+        # hang_up(recipients) True: drop the connection at the end of that message's data, unanswered.
+        self.hang_up: Callable[[list[str]], bool] | None = None
+        # Advertise RFC 2920 PIPELINING, as production servers do (several commands in one write).
+        self.pipelining = True
         self.arrived = threading.Condition()
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
@@ -153,6 +156,9 @@ class MailHandler:
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.hang_up and self.hang_up(list(envelope.rcpt_tos)):
+            server.transport.abort()
+            return "421 4.3.0 Gone"  # never arrives
         if self.reply:
             return self.reply
         if self.policy and (reply := self.policy(list(envelope.rcpt_tos))):

@@ -1,5 +1,7 @@
 """Digests in the database and over SMTP, in this process: dispatch, fan-out, batches, failures."""
 
+import os
+import time as clock
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -255,6 +257,51 @@ def test_unreachable_smtp_server_hands_the_batch_back(mail_app, week):
         assert delivery.counts(db.session, digest_id)["pending"] == 4
 
 
+def test_a_connection_lost_mid_batch_defers_one_row_and_hands_back_the_rest(mail_app, week, smtp_server):
+    dropped = []
+
+    def hang_up_once(rcpts: list[str]) -> bool:
+        if rcpts == ["reader1@example.com"] and not dropped:
+            dropped.append(rcpts)
+            return True
+        return False
+
+    smtp_server.handler.hang_up = hang_up_once
+    with mail_app.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        assert send_next_batch(digest_id) is not None  # the batch: reader0, reader1, reader2
+        rows = db.session.execute(
+            select(Subscriber.email, Delivery.status, Delivery.attempts, Delivery.claim_token)
+            .join(Delivery.subscriber)
+            .order_by(Subscriber.email)
+        ).all()
+        assert [tuple(row) for row in rows] == [
+            ("reader0@example.com", "sent", 0, None),
+            ("reader1@example.com", "pending", 1, None),  # in flight when the line went dead: retried later
+            ("reader2@example.com", "pending", 0, None),  # never tried: back in the queue as it was
+            ("reader3@example.com", "pending", 0, None),
+        ]
+        send_all(digest_id)
+        assert delivery.counts(db.session, digest_id)["sent"] == 4
+    assert sorted(str(m["To"]) for m in smtp_server.messages) == [f"reader{i}@example.com" for i in range(4)]
+
+
+def test_an_address_that_would_break_the_headers_fails_alone(mail_app, week, smtp_server):
+    with mail_app.app_context():
+        person = db.session.scalar(select(Subscriber).where(Subscriber.email == "reader1@example.com"))
+        person.email = "reader1@example.com\r\nBcc: everyone@example.com"  # not through the form
+        db.session.commit()
+        digest_id = send_now(0)
+        counts = delivery.counts(db.session, digest_id)
+        assert (counts["sent"], counts["failed"]) == (3, 1)
+        error = db.session.scalar(select(Delivery.error).where(Delivery.status == "failed"))
+        assert "line break" in error
+    assert sorted(str(m["To"]) for m in smtp_server.messages) == [
+        "reader0@example.com", "reader2@example.com", "reader3@example.com"
+    ]  # fmt: skip
+
+
 def test_digest_sent_with_dkim_verifies_at_the_receiver(app_factory, smtp_config, week, smtp_server):
     import dkim
 
@@ -277,8 +324,9 @@ def test_digest_sent_with_dkim_verifies_at_the_receiver(app_factory, smtp_config
         assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: dns.get(name))
 
 
-def test_pipelined_delivery_with_a_refused_recipient(mail_app, week, smtp_server):
-    smtp_server.handler.pipelining = True
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_delivery_with_a_refused_recipient(mail_app, week, smtp_server, pipelining):
+    smtp_server.handler.pipelining = pipelining
     smtp_server.handler.rcpt_policy = lambda address: (
         "550 5.1.1 Unknown" if address == "reader2@example.com" else None
     )
@@ -306,3 +354,26 @@ def test_rows_held_by_another_worker_are_due_when_their_claim_goes_stale(mail_ap
         db.session.execute(Delivery.__table__.update().values(status="sent", claim_token=None))
         db.session.commit()
         assert delivery.next_due(db.session, digest_id, settings, NOW) is None
+
+
+def test_workers_take_turns_on_sqlites_write_lock_in_the_kernel(app, database_url):
+    """Two worker processes (forked, as Celery's are) marking rows: the second waits for the
+    first's turn to end instead of polling SQLite's lock; on PostgreSQL there is nothing to wait for."""
+    with app.app_context():
+        lock = delivery.writer_lock(db.session)
+        assert delivery.writer_lock(db.engine) is lock  # one per process and database
+        if not database_url.startswith("sqlite"):
+            assert lock.fd is None
+            return
+        assert os.path.exists(database_url.removeprefix("sqlite:///") + "-writer.lock")
+        read, write = os.pipe()
+        with lock:
+            child = os.fork()
+            if child == 0:  # pragma: no cover - the other worker
+                with delivery.writer_lock(db.engine):
+                    os.write(write, str(clock.monotonic()).encode())
+                os._exit(0)
+            clock.sleep(0.3)
+            released = clock.monotonic()
+        os.waitpid(child, 0)
+        assert float(os.read(read, 64)) >= released

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from blog.extensions import db
 from blog.models import Subscriber
-from blog.newsletter.links import subscriber_token
+from blog.newsletter.links import subscriber_token, unsubscribe_url, unsubscribe_urls
 from blog.newsletter.tokens import Purpose
 
 
@@ -187,6 +187,24 @@ def test_unsubscribe_links_work_for_more_than_thirty_days(app, active):
     response = app.test_client(use_cookies=False).post(
         f"/unsubscribe/{month_old}", data={"List-Unsubscribe": "One-Click"}
     )
+    assert response.status_code == 200
+    assert subscriber(app, "a@example.com").status == "unsubscribed"
+
+
+def test_a_digests_unsubscribe_links_are_each_subscribers_own(app, app_factory, active):
+    """The links a digest is sent with (the URL around the token is built once for all) are the
+    same as one built alone, under a site that lives in a folder too, and they work."""
+    moment = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    for site in ("https://blog.example.com", "https://example.com/blog/"):
+        with app_factory(SITE_URL=site).app_context():
+            people = db.session.scalars(select(Subscriber)).all()
+            links = unsubscribe_urls(now=moment)
+            assert [links(person) for person in people] == [
+                unsubscribe_url(person, moment) for person in people
+            ]
+            assert links(people[0]).startswith(f"{site.rstrip('/')}/unsubscribe/")
+    path = links(people[0]).removeprefix("https://example.com/blog")
+    response = app.test_client().post(path, data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
     assert subscriber(app, "a@example.com").status == "unsubscribed"
 

@@ -1,5 +1,6 @@
 """Transports against a real SMTP server: plain, STARTTLS, TLS, login, 4xx and 5xx; the outbox."""
 
+import smtplib
 import ssl
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -182,3 +183,59 @@ def test_prepared_messages_with_and_without_pipelining(smtp_server, pipelining):
         transport.send_prepared(prepared(to="second@example.com"))  # the connection is still good
     assert [str(m["To"]) for m in smtp_server.messages] == ["reader@example.com", "second@example.com"]
     assert smtp_server.messages[0].get_content() == "Hello\r\n.leading dot\r\n"  # dot-stuffing undone
+
+
+def test_pipelining_sends_each_message_with_the_next_ones_commands(smtp_server, monkeypatch):
+    """One write per message: its content goes out with the next message's MAIL, RCPT and DATA,
+    and each outcome is yielded before the next message's content is sent."""
+    smtp_server.handler.rcpt_policy = lambda address: (
+        "550 5.1.1 No such user" if address == "gone@x.org" else None
+    )
+    smtp_server.handler.policy = lambda rcpts: "451 4.3.0 Try later" if rcpts == ["later@x.org"] else None
+    writes = []
+    send = smtplib.SMTP.send
+
+    def record(smtp, data):
+        writes.append(data if isinstance(data, bytes) else data.encode())
+        send(smtp, data)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", record)
+    recipients = ["a@x.org", "gone@x.org", "later@x.org", "b@x.org", "c@x.org"]
+    outcomes = []
+    with SMTPTransport("127.0.0.1", smtp_server.port, "none") as transport:
+        for to, error in transport.send_all((to, prepared(to=to)) for to in recipients):
+            received = [str(message["To"]) for message in smtp_server.messages]
+            outcomes.append((to, error and (error.code, error.temporary), received))
+    assert outcomes == [
+        ("a@x.org", None, ["a@x.org"]),
+        ("gone@x.org", (550, False), ["a@x.org"]),
+        ("later@x.org", (451, True), ["a@x.org"]),
+        ("b@x.org", None, ["a@x.org", "b@x.org"]),
+        ("c@x.org", None, ["a@x.org", "b@x.org", "c@x.org"]),
+    ]
+    shapes = [
+        ("content" if b"\r\n.\r\n" in data else "") + ("+envelope" if b"MAIL FROM" in data else "")
+        or data.split()[0].decode().upper()
+        for data in writes
+    ]
+    assert shapes == [
+        "EHLO", "+envelope",  # a's commands
+        "content+envelope",  # a's content, gone's commands (refused: RSET)
+        "RSET", "+envelope",  # later's commands
+        "content+envelope", "content+envelope",  # later's content and b's commands; b's and c's
+        "content", "QUIT",  # c's content
+    ]  # fmt: skip
+    assert smtp_server.messages[0].get_content() == "Hello\r\n.leading dot\r\n"
+
+
+def test_a_connection_lost_mid_stream_reports_only_the_message_in_flight(smtp_server):
+    smtp_server.handler.hang_up = lambda rcpts: rcpts == ["c@x.org"]
+    recipients = ["a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org"]
+    with SMTPTransport("127.0.0.1", smtp_server.port, "none") as transport:
+        outcomes = list(transport.send_all((to, prepared(to=to)) for to in recipients))
+        assert transport._smtp is None  # dropped: leaving the block does not wait on it
+    assert [(to, error and (error.code, error.temporary)) for to, error in outcomes] == [
+        ("a@x.org", None), ("b@x.org", None), ("c@x.org", (None, True))
+    ]  # fmt: skip
+    assert "connection lost" in str(outcomes[-1][1])
+    assert [str(message["To"]) for message in smtp_server.messages] == ["a@x.org", "b@x.org"]

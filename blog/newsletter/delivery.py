@@ -12,6 +12,7 @@ This module commits: each commit is the record that a message left, and that
 record is what makes a retry skip it.
 """
 
+import os
 import random
 import secrets
 from collections.abc import Callable
@@ -20,12 +21,18 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: there SQLite's own busy handler does the waiting
+    fcntl = None
 
 from blog.models import Delivery, Digest, Subscriber, SubscriberStatus
 from blog.newsletter.mailer import DigestMailer, Recipient
-from blog.newsletter.transport import SendError, Transport
+from blog.newsletter.message import HeaderInjectionError
+from blog.newsletter.transport import Transport
 
 PENDING, CLAIMED, SENT, FAILED, SKIPPED = "pending", "claimed", "sent", "failed", "skipped"
 STATUSES = (PENDING, CLAIMED, SENT, FAILED, SKIPPED)
@@ -89,16 +96,18 @@ def claim_batch(
     candidates = select(Delivery.id).where(claimable).order_by(Delivery.id).limit(settings.batch_size)
     if _dialect(session) == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    ids = list(session.scalars(candidates))
-    if ids:
-        # Conditional: a row another worker claimed meanwhile no longer matches (SQLite, too).
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(ids), claimable)
-            .values(status=CLAIMED, claim_token=token, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    session.commit()
+    session.commit()  # the lock is taken with no transaction open (see WriterLock)
+    with writer_lock(session):
+        ids = list(session.scalars(candidates))
+        if ids:
+            # Conditional: a row another worker claimed meanwhile no longer matches (SQLite, too).
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids), claimable)
+                .values(status=CLAIMED, claim_token=token, claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        session.commit()
     if not ids:
         return token, []
     return token, list(session.scalars(select(Delivery.id).where(Delivery.claim_token == token)))
@@ -130,24 +139,30 @@ def send_batch(
 
 def _send_rows(connection, mailer, token, rows, transport, settings, now) -> None:
     mark_sent = sent_marker(connection)
-    for index, (delivery_id, attempts, subscriber_id, email, status, secret) in enumerate(rows):
-        if subscriber_id is None or status != SubscriberStatus.ACTIVE:
-            _finish(connection, delivery_id, token, status=SKIPPED, error="no longer subscribed")
-            continue
-        message = mailer.message_for(delivery_id, Recipient(subscriber_id, email, secret))
-        try:
-            transport.send_prepared(message)
-        except SendError as error:
-            if not error.temporary:
-                _fail(connection, delivery_id, token, subscriber_id, str(error))
+
+    def messages():
+        for delivery_id, attempts, subscriber_id, email, status, secret in rows:
+            if subscriber_id is None or status != SubscriberStatus.ACTIVE:
+                _finish(connection, delivery_id, token, status=SKIPPED, error="no longer subscribed")
                 continue
+            try:
+                message = mailer.message_for(delivery_id, Recipient(subscriber_id, email, secret))
+            except HeaderInjectionError as error:
+                _finish(connection, delivery_id, token, status=FAILED, error=str(error))
+                continue
+            yield (delivery_id, attempts, subscriber_id, message.message_id), message
+
+    # The transport may be sending the next message while it reports on this one; each
+    # outcome is committed as soon as it is known.
+    for (delivery_id, attempts, subscriber_id, message_id), error in transport.send_all(messages()):
+        if error is None:
+            mark_sent(delivery_id, token, now(), message_id)
+        elif error.temporary:
             _defer(connection, delivery_id, attempts, token, str(error), settings, now())
-            if error.code is None:  # the connection is gone: hand back the rest of the batch
-                release(connection, [row[0] for row in rows[index + 1 :]], token)
-                break
-            continue
-        mark_sent(delivery_id, token, now(), message.message_id)
-        connection.commit()
+        else:
+            _fail(connection, delivery_id, token, subscriber_id, str(error))
+    # Rows the transport did not reach (its connection was lost) go back to the queue.
+    release(connection, [row[0] for row in rows], token)
 
 
 DELIVERIES = Delivery.__table__
@@ -165,42 +180,89 @@ MARK_SENT = (
 )
 
 
-def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], None]:
-    """A function that marks one row sent, if this worker still holds its claim (not committed).
+class WriterLock:
+    """Wait for SQLite's write lock in the kernel rather than in SQLite's busy handler.
 
-    It runs once per message, so MARK_SENT is compiled once per batch and run as plain SQL on
-    the driver: SQLAlchemy's per-statement work would cost more than the UPDATE itself.
+    SQLite lets one connection write at a time; the others poll for the lock, sleeping one,
+    two, five, ten milliseconds and more between tries. Workers that mark rows sent thousands
+    of times a second meet there often, and a poller can lose many rounds in a row. So the
+    delivery code's writes take turns on a file lock beside the database instead (`with lock:`
+    around a write and its commit; never nested), and a waiting worker wakes the moment the
+    other is done. Other databases, and SQLite in memory, need no lock: `with lock:` does
+    nothing there.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.fd = None if path is None else os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+
+_writer_locks: dict[tuple[int, str], WriterLock] = {}
+
+
+def writer_lock(bind: Engine | Connection | Session) -> WriterLock:
+    """This process's WriterLock for the database behind `bind` (a forked worker gets its own:
+    a lock shared with the parent's open file would not keep the two apart)."""
+    url = (bind.get_bind() if hasattr(bind, "get_bind") else bind).engine.url  # a (scoped) session
+    key = (os.getpid(), url.render_as_string())
+    if key not in _writer_locks:
+        path = url.database if url.get_backend_name() == "sqlite" else None
+        on_disk = fcntl is not None and path and path != ":memory:" and not path.startswith("file:")
+        _writer_locks[key] = WriterLock(f"{path}-writer.lock" if on_disk else None)
+    return _writer_locks[key]
+
+
+def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], None]:
+    """A function that marks one row sent, if this worker still holds its claim, and commits.
+
+    It runs once per message, so MARK_SENT is compiled once per batch and run on the driver's
+    own connection: SQLAlchemy's per-statement work would cost more than the UPDATE itself.
     """
     dialect = connection.dialect
     compiled = MARK_SENT.compile(dialect=dialect)
     sql = str(compiled)
     order = compiled.positiontup  # None for drivers with named parameters
     process_time = DELIVERIES.c.sent_at.type.bind_processor(dialect) or (lambda value: value)
-
     constants = compiled.params  # status 'sent' and the NULLs
+    driver = connection.connection.dbapi_connection
+    cursor = driver.cursor()
+    lock = writer_lock(connection)
 
     def mark(delivery_id: int, token: str, sent_at: datetime, message_id: str) -> None:
         values = constants | {"row": delivery_id, "token": token, "sent_at": process_time(sent_at),
                               "message_id": message_id}  # fmt: skip
-        connection.exec_driver_sql(sql, tuple(values[name] for name in order) if order else values)
+        with lock:
+            cursor.execute(sql, tuple(values[name] for name in order) if order else values)
+            driver.commit()
 
     return mark
 
 
-def _finish(connection: Connection, delivery_id: int, token: str, **values) -> None:
-    """Record a row's outcome, if this worker still holds its claim, and commit."""
-    connection.execute(
-        DELIVERIES.update()
-        .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
-        .values({"claim_token": None, "next_attempt_at": None} | values)
-    )
-    connection.commit()
+def _finish(connection: Connection, delivery_id: int, token: str, *also, **values) -> None:
+    """Record a row's outcome, if this worker still holds its claim, with the statements in
+    `also`, and commit."""
+    with writer_lock(connection):
+        for statement in also:
+            connection.execute(statement)
+        connection.execute(
+            DELIVERIES.update()
+            .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
+            .values({"claim_token": None, "next_attempt_at": None} | values)
+        )
+        connection.commit()
 
 
 def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: int, error: str) -> None:
     """A permanent (5xx) refusal: the row fails and the address earns a hard bounce."""
     bounces = SUBSCRIBERS.c.bounce_count + 1
-    connection.execute(
+    bounce = (
         SUBSCRIBERS.update()
         .where(SUBSCRIBERS.c.id == subscriber_id)
         .values(
@@ -210,7 +272,7 @@ def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: i
             ),
         )
     )
-    _finish(connection, delivery_id, token, status=FAILED, error=error)
+    _finish(connection, delivery_id, token, bounce, status=FAILED, error=error)
 
 
 def _defer(
@@ -240,13 +302,15 @@ def _defer(
 
 def release(connection: Connection | Session, ids: list[int], token: str) -> None:
     """Hand claimed rows back untouched (the transport failed before they were tried)."""
-    if ids:
-        connection.execute(
-            DELIVERIES.update()
-            .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.claim_token == token)
-            .values(status=PENDING, claim_token=None, claimed_at=None)
-        )
     connection.commit()
+    with writer_lock(connection):
+        if ids:
+            connection.execute(
+                DELIVERIES.update()
+                .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.claim_token == token)
+                .values(status=PENDING, claim_token=None, claimed_at=None)
+            )
+        connection.commit()
 
 
 def counts(session: Session, digest_id: int) -> dict[str, int]:
@@ -281,8 +345,10 @@ def next_due(session: Session, digest_id: int, settings: DeliverySettings, now: 
 
 
 def mark_progress(session: Session, digest_id: int, now: datetime) -> None:
-    session.execute(update(Digest).where(Digest.id == digest_id).values(progress_at=now))
     session.commit()
+    with writer_lock(session):
+        session.execute(update(Digest).where(Digest.id == digest_id).values(progress_at=now))
+        session.commit()
 
 
 def finish_digest(session: Session, digest_id: int, now: datetime) -> bool:
@@ -292,12 +358,14 @@ def finish_digest(session: Session, digest_id: int, now: datetime) -> bool:
     )
     if still_open:
         return False
-    result = session.execute(
-        update(Digest)
-        .where(Digest.id == digest_id, Digest.status == "sending")
-        .values(status="sent", sent_at=now)
-    )
     session.commit()
+    with writer_lock(session):
+        result = session.execute(
+            update(Digest)
+            .where(Digest.id == digest_id, Digest.status == "sending")
+            .values(status="sent", sent_at=now)
+        )
+        session.commit()
     return bool(result.rowcount)
 
 

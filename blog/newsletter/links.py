@@ -1,5 +1,6 @@
 """Absolute links for messages, built on SITE_URL so they work from the worker (no request there)."""
 
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -30,3 +31,11 @@ def confirm_url(subscriber: TokenOwner, now: datetime | None = None) -> str:
 def unsubscribe_url(subscriber: TokenOwner, now: datetime | None = None) -> str:
     """The link for List-Unsubscribe and the visible footer link; POST to it unsubscribes at once."""
     return external_url("subscribe.unsubscribe", token=subscriber_token(subscriber, Purpose.UNSUBSCRIBE, now))
+
+
+def unsubscribe_urls(now: datetime | None = None) -> Callable[[TokenOwner], str]:
+    """unsubscribe_url for a whole digest's recipients: the URL around the token is built once."""
+    marker = "weeknote-token"
+    before, after = external_url("subscribe.unsubscribe", token=marker).split(marker)
+    secret = current_app.config["SECRET_KEY"]
+    return lambda subscriber: before + make_token(subscriber, Purpose.UNSUBSCRIBE, secret, now) + after

@@ -15,7 +15,7 @@ from blog.newsletter import delivery
 from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
 from blog.newsletter.digests import Composer
 from blog.newsletter.dispatch import dispatch
-from blog.newsletter.links import unsubscribe_url
+from blog.newsletter.links import unsubscribe_urls
 from blog.newsletter.mailer import DigestMailer, Recipient
 from blog.newsletter.signing import signer_from_config
 from blog.newsletter.transport import transport_from_config
@@ -38,9 +38,11 @@ def settings_from_app() -> delivery.DeliverySettings:
     return delivery.DeliverySettings.from_config(current_app.config)
 
 
-def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] = unsubscribe_url) -> DigestMailer:
-    """The message builder for one digest, with this site's sender and list id."""
+def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] | None = None) -> DigestMailer:
+    """The message builder for one digest, with this site's sender and list id; each copy's
+    unsubscribe link is the recipient's own unless `unsubscribe` says otherwise."""
     config = current_app.config
+    unsubscribe = unsubscribe or unsubscribe_urls()
     sender: Address = config["MAIL_FROM_ADDRESS"]
     list_id = f"{config['SITE_TITLE']} <digest.{urlsplit(config['SITE_URL']).hostname}>"
     return DigestMailer(digest, sender, list_id, unsubscribe, signer_from_config(config))

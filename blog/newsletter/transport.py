@@ -13,14 +13,14 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from functools import cache
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 
 class SendError(Exception):
@@ -42,6 +42,9 @@ class PreparedMessage:
     data: bytes
 
 
+T = TypeVar("T")
+
+
 class Transport(Protocol):
     """What delivery code needs: a context manager that sends messages."""
 
@@ -52,6 +55,10 @@ class Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
     def send_prepared(self, message: PreparedMessage) -> None: ...
+
+    def send_all(
+        self, messages: Iterable[tuple[T, PreparedMessage]]
+    ) -> Iterator[tuple[T, "SendError | None"]]: ...
 
 
 class SMTPTransport:
@@ -114,30 +121,91 @@ class SMTPTransport:
 
     def send(self, message: EmailMessage) -> None:
         """Send one message over the open connection."""
-        self._deliver(lambda smtp: smtp.send_message(message))
+        self._deliver(smtplib.SMTP.send_message, message)
 
-    def send_prepared(self, message: "PreparedMessage") -> None:
-        """Send bytes that are already a complete message (the digest's fast path)."""
+    def send_prepared(self, message: PreparedMessage) -> None:
+        """Send bytes that are already a complete message."""
+        for _, error in list(self.send_all([(None, message)])):  # to the end: closing early drops
+            if error is not None:
+                raise error
+
+    def send_all(self, messages: Iterable[tuple[T, PreparedMessage]]) -> Iterator[tuple[T, SendError | None]]:
+        """Send (tag, message) pairs in order; yield each tag with None once the server has
+        accepted its message, or with the SendError that refused it.
+
+        A tag is yielded as soon as its outcome is known, before the next message's outcome,
+        so the caller can record each one. After an error whose `code` is None the connection
+        is gone: nothing more is sent, and messages not yet yielded were not delivered.
+        """
         if self._smtp is None:
-            raise RuntimeError("SMTPTransport.send_prepared() outside a `with` block")
+            raise RuntimeError("SMTPTransport.send_all() outside a `with` block")
         try:
             self._smtp.ehlo_or_helo_if_needed()  # the extensions below are known after EHLO
         except (OSError, smtplib.SMTPException) as error:
             self._smtp = None
             raise SendError(f"connection lost while sending: {error}", temporary=True) from error
-        options = ["BODY=8BITMIME"] if self._smtp.has_extn("8bitmime") else []
+        options = " BODY=8BITMIME" if self._smtp.has_extn("8bitmime") else ""
         if self._smtp.has_extn("pipelining"):
-            self._deliver(lambda smtp: _pipelined_send(smtp, message, options))
-        else:
-            self._deliver(
-                lambda smtp: smtp.sendmail(message.sender, [message.recipient], message.data, options)
-            )
+            yield from self._pipelined(messages, options)
+            return
+        for tag, message in messages:
+            try:
+                self._deliver(_sendmail, message, options.split())
+            except SendError as error:
+                yield tag, error
+                if error.code is None:
+                    return
+            else:
+                yield tag, None
 
-    def _deliver(self, send) -> None:
+    def _pipelined(self, messages, options: str):
+        """RFC 2920 PIPELINING across messages: each write carries one message's content and
+        the next message's MAIL, RCPT and DATA, and their replies are read together, so a
+        message costs one round trip. Each message's outcome is still yielded before the next
+        message's content is sent."""
+        smtp = self._smtp
+        waiting = None  # the (tag, message) whose DATA was answered 354: its content goes next
+        trying = None  # the tag whose outcome a lost connection would leave unknown
+        try:
+            for tag, message in messages:
+                envelope = _envelope(message, options)
+                if waiting is None:
+                    trying = tag
+                    smtp.send(envelope)
+                else:
+                    sent = trying = waiting[0]
+                    smtp.send(_content(waiting[1]) + envelope)
+                    outcome = _reply_error("message refused", smtp.getreply())
+                    waiting, trying = None, tag
+                    yield sent, outcome
+                mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
+                if mail[0] == 250 and rcpt[0] in (250, 251) and data[0] == 354:
+                    waiting = tag, message
+                    continue
+                trying = None
+                yield tag, _envelope_error(mail, rcpt, data)
+                if data[0] == 354:  # the server accepted DATA after a refusal: end the empty message
+                    smtp.send(b".\r\n")
+                    smtp.getreply()
+                smtp.rset()
+            if waiting is not None:
+                trying = waiting[0]
+                smtp.send(_content(waiting[1]))
+                yield waiting[0], _reply_error("message refused", smtp.getreply())
+        except (OSError, smtplib.SMTPException) as error:
+            self._drop()
+            if trying is not None:
+                yield trying, SendError(f"connection lost while sending: {error}", temporary=True)
+        except BaseException:
+            self._drop()  # the server may be waiting for a message's content: never QUIT into it
+            raise
+
+    def _deliver(self, send, *args) -> None:
+        """Call send(smtp, *args), one of smtplib's sending methods, with errors as SendError."""
         if self._smtp is None:
             raise RuntimeError("SMTPTransport.send() outside a `with` block")
         try:
-            refused = send(self._smtp)
+            refused = send(self._smtp, *args)
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()))
             raise _code_error(f"recipient refused: {reply!r}", code) from error
@@ -150,6 +218,12 @@ class SMTPTransport:
             code, reply = next(iter(refused.values()))
             raise _code_error(f"recipient refused: {reply!r}", code)
 
+    def _drop(self) -> None:
+        """Close the connection without a word: the server discards an unfinished message."""
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
     def close(self) -> None:
         """Say QUIT politely; drop the connection if the server is already gone."""
         if self._smtp is None:
@@ -161,44 +235,44 @@ class SMTPTransport:
         self._smtp = None
 
 
-LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)  # dot-stuffing (RFC 5321 4.5.2)
-
-
 @cache
 def default_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
 def dot_stuffed(data: bytes) -> bytes:
-    """Double every line-leading dot (RFC 5321 4.5.2); most messages have none, and finding
-    that out is much cheaper than rewriting them."""
-    if data.startswith(b".") or b"\n." in data:
-        return LEADING_DOT.sub(b"..", data)
-    return data
+    """Double every line-leading dot (RFC 5321 4.5.2); lines end in CRLF."""
+    return (b"." + data if data.startswith(b".") else data).replace(b"\n.", b"\n..")
 
 
-def _pipelined_send(smtp: smtplib.SMTP, message: "PreparedMessage", options: list[str]) -> dict:
-    """MAIL, RCPT and DATA in one write (RFC 2920 PIPELINING), then the message: two round trips
-    instead of four. Raises smtplib's own exceptions, so errors read as with sendmail()."""
-    mail_options = "".join(f" {option}" for option in options)
-    smtp.send(f"MAIL FROM:<{message.sender}>{mail_options}\r\nRCPT TO:<{message.recipient}>\r\nDATA\r\n")
-    mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
-    if data[0] == 354:
-        if mail[0] == 250 and rcpt[0] in (250, 251):
-            smtp.send(dot_stuffed(message.data).rstrip(b"\r\n") + b"\r\n.\r\n")
-            code, reply = smtp.getreply()
-            if code != 250:
-                smtp.rset()
-                raise smtplib.SMTPDataError(code, reply)
-            return {}
-        smtp.send(b".\r\n")  # the server accepted DATA after a refusal: end the empty message
-        smtp.getreply()
-    smtp.rset()
+def _sendmail(smtp: smtplib.SMTP, message: PreparedMessage, options: list[str]) -> dict:
+    return smtp.sendmail(message.sender, [message.recipient], message.data, options)
+
+
+def _envelope(message: PreparedMessage, options: str) -> bytes:
+    """MAIL, RCPT and DATA for one message, to be sent in one write."""
+    commands = f"MAIL FROM:<{message.sender}>{options}\r\nRCPT TO:<{message.recipient}>\r\nDATA\r\n"
+    return commands.encode("ascii")
+
+
+def _content(message: PreparedMessage) -> bytes:
+    """The message as sent after DATA: dot-stuffed, ending in CRLF and the lone dot."""
+    data = dot_stuffed(message.data)
+    return data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
+
+
+def _reply_error(reason: str, reply: tuple[int, bytes]) -> "SendError | None":
+    """None for 250, else the SendError the reply means."""
+    code, text = reply
+    return None if code == 250 else _code_error(f"{reason}: {text.decode(errors='replace')}", code)
+
+
+def _envelope_error(mail, rcpt, data) -> "SendError":
     if mail[0] != 250:
-        raise smtplib.SMTPSenderRefused(mail[0], mail[1], message.sender)
+        return _code_error(f"sender refused: {mail[1].decode(errors='replace')}", mail[0])
     if rcpt[0] not in (250, 251):
-        raise smtplib.SMTPRecipientsRefused({message.recipient: rcpt})
-    raise smtplib.SMTPDataError(*data)
+        return _code_error(f"recipient refused: {rcpt[1]!r}", rcpt[0])
+    return _code_error(f"message refused: {data[1].decode(errors='replace')}", data[0])
 
 
 def _code_error(reason: str, code: int) -> SendError:
@@ -229,8 +303,13 @@ class OutboxTransport:
         """Write the message to <folder>/<UTC time>-<Message-ID>.eml."""
         self._write(str(message.get("Message-ID", "")), message.as_bytes())
 
-    def send_prepared(self, message: "PreparedMessage") -> None:
+    def send_prepared(self, message: PreparedMessage) -> None:
         self._write(message.message_id, message.data)
+
+    def send_all(self, messages: Iterable[tuple[T, PreparedMessage]]) -> Iterator[tuple[T, SendError | None]]:
+        for tag, message in messages:
+            self.send_prepared(message)
+            yield tag, None
 
     def _write(self, message_id: str, data: bytes) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
