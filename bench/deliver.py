@@ -79,6 +79,8 @@ def seed(app, count: int) -> tuple[int, int]:
     """Subscribers, three posts and a digest fanned out to everyone; returns (digest id, bytes)."""
     with app.app_context():
         upgrade()
+        if db.session.scalar(select(Subscriber.id).limit(1)) is not None:
+            raise SystemExit(f"{db.engine.url.render_as_string()} is not empty: give an empty database")
         now = datetime.now(UTC)
         for day in range(3):
             db.session.add(
@@ -182,7 +184,7 @@ def main() -> None:
     )
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--large", action="store_true", help="100,000 subscribers")
-    parser.add_argument("--database-url", help="default: a scratch SQLite file")
+    parser.add_argument("--database-url", help="an empty database; default: a scratch SQLite file")
     args = parser.parse_args()
     count = 100_000 if args.large else args.subscribers
 

@@ -231,6 +231,27 @@ def test_stale_claims_are_taken_over_and_live_ones_are_not(mail_app, week, smtp_
         assert again == first
 
 
+def test_a_claim_takes_stale_rows_then_due_ones_and_leaves_rows_in_backoff(mail_app, week):
+    with mail_app.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        ids = db.session.scalars(select(Delivery.id).order_by(Delivery.id)).all()
+        _, first = delivery.claim_batch(db.session, digest_id, delivery.DeliverySettings(batch_size=2), NOW)
+        assert first == ids[:2]
+        db.session.execute(  # the third row waits out a retry's backoff
+            Delivery.__table__.update()
+            .where(Delivery.id == ids[2])
+            .values(next_attempt_at=NOW + timedelta(hours=1))
+        )
+        db.session.commit()
+        later = NOW + timedelta(minutes=11)  # the first claim is stale by then
+        settings = delivery.DeliverySettings(batch_size=3)
+        _, claimed = delivery.claim_batch(db.session, digest_id, settings, later)
+        assert claimed == [ids[0], ids[1], ids[3]]
+        # Nothing is due now: next, this claim goes stale (in 10 minutes), before the backoff ends.
+        assert delivery.next_due(db.session, digest_id, settings, later) == later + settings.claim_timeout
+
+
 def test_retry_failed_sends_again(mail_app, week, smtp_server):
     smtp_server.handler.policy = lambda rcpts: (
         "554 5.7.1 Rejected" if "reader0@example.com" in rcpts else None

@@ -81,36 +81,57 @@ def fan_out(session: Session, digest: Digest) -> int:
     return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
 
 
-def _claimable(digest_id: int, now: datetime, settings: DeliverySettings):
-    due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
-    stale = and_(Delivery.status == CLAIMED, Delivery.claimed_at < now - settings.claim_timeout)
-    return and_(Delivery.digest_id == digest_id, or_(and_(Delivery.status == PENDING, due), stale))
+def _stale(digest_id: int, now: datetime, settings: DeliverySettings):
+    """Rows claimed by a worker longer ago than a task may run: that worker is gone."""
+    return and_(
+        Delivery.digest_id == digest_id,
+        Delivery.status == CLAIMED,
+        Delivery.claimed_at < now - settings.claim_timeout,
+    )
+
+
+def _due(digest_id: int, now: datetime):
+    """Pending rows that are not waiting out a retry's backoff."""
+    return and_(
+        Delivery.digest_id == digest_id,
+        Delivery.status == PENDING,
+        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+    )
 
 
 def claim_batch(
     session: Session, digest_id: int, settings: DeliverySettings, now: datetime
 ) -> tuple[str, list[int]]:
-    """Claim up to batch_size due or stale rows for this worker; commit so others see the claim."""
+    """Claim up to batch_size stale or due rows for this worker; commit so others see the claim.
+
+    Stale and due rows are found by two queries, each an ordered walk of the (digest, status)
+    index that stops at batch_size: one query with an OR between them would read every row of
+    the digest, and the last batches of a 100,000-recipient digest would each read them all.
+    """
     token = secrets.token_hex(16)
-    claimable = _claimable(digest_id, now, settings)
-    candidates = select(Delivery.id).where(claimable).order_by(Delivery.id).limit(settings.batch_size)
-    if _dialect(session) == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
     session.commit()  # the lock is taken with no transaction open (see WriterLock)
     with writer_lock(session):
-        ids = list(session.scalars(candidates))
+        ids: list[int] = []
+        for condition in (_stale(digest_id, now, settings), _due(digest_id, now)):
+            wanted = settings.batch_size - len(ids)
+            if wanted:
+                candidates = select(Delivery.id).where(condition).order_by(Delivery.id).limit(wanted)
+                if _dialect(session) == "postgresql":
+                    candidates = candidates.with_for_update(skip_locked=True)
+                ids += session.scalars(candidates)
         if ids:
             # Conditional: a row another worker claimed meanwhile no longer matches (SQLite, too).
             session.execute(
                 update(Delivery)
-                .where(Delivery.id.in_(ids), claimable)
+                .where(Delivery.id.in_(ids), or_(_stale(digest_id, now, settings), _due(digest_id, now)))
                 .values(status=CLAIMED, claim_token=token, claimed_at=now)
                 .execution_options(synchronize_session=False)
             )
         session.commit()
     if not ids:
         return token, []
-    return token, list(session.scalars(select(Delivery.id).where(Delivery.claim_token == token)))
+    claimed = select(Delivery.id).where(Delivery.id.in_(ids), Delivery.claim_token == token)
+    return token, list(session.scalars(claimed.order_by(Delivery.id)))
 
 
 def send_batch(
@@ -327,16 +348,19 @@ def next_due(session: Session, digest_id: int, settings: DeliverySettings, now: 
 
     Pending rows are due now, or at their retry time; a row another worker holds becomes
     claimable when its claim goes stale, so a chain does not spin while others finish.
+    Each question is a short walk of the (digest, status) index: the first stops at the
+    first row due now, and the others only read the few rows deferred or claimed.
     """
-    pending_now, earliest_retry, earliest_claim = session.execute(
-        select(
-            func.count().filter(Delivery.status == PENDING, Delivery.next_attempt_at.is_(None)),
-            func.min(Delivery.next_attempt_at).filter(Delivery.status == PENDING),
-            func.min(Delivery.claimed_at).filter(Delivery.status == CLAIMED),
-        ).where(Delivery.digest_id == digest_id, Delivery.status.in_((PENDING, CLAIMED)))
-    ).one()
-    if pending_now:
+    in_digest = Delivery.digest_id == digest_id
+    due_now = select(Delivery.id).where(
+        in_digest, Delivery.status == PENDING, Delivery.next_attempt_at.is_(None)
+    )
+    if session.scalar(due_now.limit(1)) is not None:
         return now
+    earliest_retry, earliest_claim = (
+        session.scalar(select(func.min(column)).where(in_digest, Delivery.status == status))
+        for column, status in ((Delivery.next_attempt_at, PENDING), (Delivery.claimed_at, CLAIMED))
+    )
     stale_at = earliest_claim + settings.claim_timeout if earliest_claim is not None else None
     moments = [moment for moment in (earliest_retry, stale_at) if moment is not None]
     if not moments:
