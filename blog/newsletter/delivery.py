@@ -153,13 +153,15 @@ def send_batch(
     ).all()  # fmt: skip
     session.commit()
     # Each outcome is one small Core statement and commit on a connection of its own: cheaper
-    # than the session's unit of work, and this runs once per message.
-    with session.get_bind().connect() as connection:
-        _send_rows(connection, mailer, token, rows, transport, settings, now)
+    # than the session's unit of work, and this runs once per message. Rows are marked sent
+    # on a second connection in autocommit mode: one round trip per message, not two.
+    engine = session.get_bind()
+    with engine.connect() as connection, engine.connect() as marking:
+        mark_sent = sent_marker(marking.execution_options(isolation_level="AUTOCOMMIT"))
+        _send_rows(connection, mark_sent, mailer, token, rows, transport, settings, now)
 
 
-def _send_rows(connection, mailer, token, rows, transport, settings, now) -> None:
-    mark_sent = sent_marker(connection)
+def _send_rows(connection, mark_sent, mailer, token, rows, transport, settings, now) -> None:
 
     def messages():
         for delivery_id, attempts, subscriber_id, email, status, secret in rows:
@@ -241,7 +243,8 @@ def writer_lock(bind: Engine | Connection | Session) -> WriterLock:
 
 
 def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], None]:
-    """A function that marks one row sent, if this worker still holds its claim, and commits.
+    """A function that marks one row sent, if this worker still holds its claim, on a
+    connection in autocommit mode: the UPDATE is its own transaction, committed on return.
 
     It runs once per message, so MARK_SENT is compiled once per batch and run on the driver's
     own connection: SQLAlchemy's per-statement work would cost more than the UPDATE itself.
@@ -261,7 +264,6 @@ def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], N
                               "message_id": message_id}  # fmt: skip
         with lock:
             cursor.execute(sql, tuple(values[name] for name in order) if order else values)
-            driver.commit()
 
     return mark
 
