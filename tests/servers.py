@@ -135,6 +135,7 @@ class MailHandler:
         self.policy: Callable[[list[str]], str | None] | None = None
         self.delay = 0.0
         self.rcpt_policy: Callable[[str], str | None] | None = None  # an error reply at RCPT
+        self.mail_reply: str | None = None  # an error reply at MAIL FROM
         # hang_up(recipients) True: drop the connection at the end of that message's data, unanswered.
         self.hang_up: Callable[[list[str]], bool] | None = None
         # Advertise RFC 2920 PIPELINING, as production servers do (several commands in one write).
@@ -146,6 +147,13 @@ class MailHandler:
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
+        if self.mail_reply:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         if self.rcpt_policy and (reply := self.rcpt_policy(address)):

@@ -1,6 +1,8 @@
 """Digests in the database and over SMTP, in this process: dispatch, fan-out, batches, failures."""
 
 import os
+import sqlite3
+import threading
 import time as clock
 from datetime import UTC, datetime, time, timedelta
 
@@ -308,19 +310,74 @@ def test_a_connection_lost_mid_batch_defers_one_row_and_hands_back_the_rest(mail
     assert sorted(str(m["To"]) for m in smtp_server.messages) == [f"reader{i}@example.com" for i in range(4)]
 
 
-def test_an_address_that_would_break_the_headers_fails_alone(mail_app, week, smtp_server):
+@pytest.mark.parametrize(
+    "address, reason",
+    [
+        ("reader1@example.com\r\nBcc: everyone@example.com", "line break"),
+        ("rëader1@example.com", "not ASCII"),
+    ],
+)
+def test_an_address_that_cannot_be_sent_to_fails_alone(mail_app, week, smtp_server, address, reason):
     with mail_app.app_context():
         person = db.session.scalar(select(Subscriber).where(Subscriber.email == "reader1@example.com"))
-        person.email = "reader1@example.com\r\nBcc: everyone@example.com"  # not through the form
+        person.email = address  # not through the form, which takes neither
         db.session.commit()
         digest_id = send_now(0)
         counts = delivery.counts(db.session, digest_id)
         assert (counts["sent"], counts["failed"]) == (3, 1)
         error = db.session.scalar(select(Delivery.error).where(Delivery.status == "failed"))
-        assert "line break" in error
+        assert reason in error
+        assert db.session.get(Subscriber, person.id).bounce_count == 0
     assert sorted(str(m["To"]) for m in smtp_server.messages) == [
         "reader0@example.com", "reader2@example.com", "reader3@example.com"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_refused_sender_fails_the_rows_without_bouncing_anyone(mail_app, week, smtp_server, pipelining):
+    smtp_server.handler.pipelining = pipelining
+    smtp_server.handler.mail_reply = "550 5.7.1 Sender not allowed"
+    with mail_app.app_context():
+        digest_id = send_now(0)
+        assert delivery.counts(db.session, digest_id)["failed"] == 4
+        assert all("sender refused" in error for error in db.session.scalars(select(Delivery.error)))
+        people = db.session.scalars(select(Subscriber).where(Subscriber.email.like("reader%"))).all()
+        assert [(person.bounce_count, person.status) for person in people] == [(0, "active")] * 4
+        smtp_server.handler.mail_reply = None  # the setting is fixed: send the failed rows again
+        assert delivery.retry_failed(db.session, digest_id) == 4
+        send_all(digest_id)
+        assert delivery.counts(db.session, digest_id)["sent"] == 4
+    assert len(smtp_server.messages) == 4
+
+
+def test_a_row_is_marked_sent_even_when_sqlite_stays_locked_past_its_busy_timeout(
+    app_factory, smtp_config, week, smtp_server, database_url
+):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's busy timeout")
+    quick = app_factory(
+        **smtp_config,
+        SITE_URL="https://blog.example.com",
+        MAIL_FROM="Weeknote <digest@blog.example.com>",
+        MAIL_POSTAL_ADDRESS="1 Example Street, Berlin",
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 0.2}},
+    )
+    other = sqlite3.connect(
+        database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+    )
+
+    def someone_else_writes_for_a_while(rcpts):
+        if rcpts == ["reader1@example.com"]:  # accepted; its row waits 0.5 s to be marked
+            other.execute("BEGIN IMMEDIATE")
+            threading.Timer(0.5, other.execute, ["COMMIT"]).start()
+        return None
+
+    smtp_server.handler.policy = someone_else_writes_for_a_while
+    with quick.app_context():
+        digest_id = send_now(0)
+        assert delivery.counts(db.session, digest_id)["sent"] == 4
+    assert sorted(str(m["To"]) for m in smtp_server.messages) == [f"reader{i}@example.com" for i in range(4)]
+    other.close()
 
 
 def test_digest_sent_with_dkim_verifies_at_the_receiver(app_factory, smtp_config, week, smtp_server):
@@ -390,11 +447,22 @@ def test_workers_take_turns_on_sqlites_write_lock_in_the_kernel(app, database_ur
         read, write = os.pipe()
         with lock:
             child = os.fork()
-            if child == 0:  # pragma: no cover - the other worker
-                with delivery.writer_lock(db.engine):
-                    os.write(write, str(clock.monotonic()).encode())
-                os._exit(0)
+            if child == 0:  # pragma: no cover - the other worker; never back into pytest
+                try:
+                    with delivery.writer_lock(db.engine):
+                        os.write(write, str(clock.monotonic()).encode())
+                finally:
+                    os._exit(0)
+            os.close(write)
             clock.sleep(0.3)
             released = clock.monotonic()
-        os.waitpid(child, 0)
-        assert float(os.read(read, 64)) >= released
+        deadline = clock.monotonic() + 10
+        while os.waitpid(child, os.WNOHANG) == (0, 0):
+            if clock.monotonic() > deadline:  # it shares this process's lock, held at the fork
+                os.kill(child, 9)
+                os.waitpid(child, 0)
+                pytest.fail("the forked worker never got its turn")
+            clock.sleep(0.01)
+        got_it_at = os.read(read, 64)
+        os.close(read)
+        assert got_it_at and float(got_it_at) >= released

@@ -15,6 +15,8 @@ record is what makes a retry skip it.
 import os
 import random
 import secrets
+import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,12 +34,13 @@ except ImportError:  # not on Windows: there SQLite's own busy handler does the 
 from blog.models import Delivery, Digest, Subscriber, SubscriberStatus
 from blog.newsletter.mailer import DigestMailer, Recipient
 from blog.newsletter.message import HeaderInjectionError
-from blog.newsletter.transport import Transport
+from blog.newsletter.transport import SendError, Transport
 
 PENDING, CLAIMED, SENT, FAILED, SKIPPED = "pending", "claimed", "sent", "failed", "skipped"
 STATUSES = (PENDING, CLAIMED, SENT, FAILED, SKIPPED)
 HARD_BOUNCE_LIMIT = 3  # hard bounces before an address is suppressed
 MAX_ATTEMPTS = 8  # temporary failures before a row is given up as failed
+BUSY_RETRIES = 3  # more tries to mark a row sent when SQLite stays locked past its busy timeout
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,10 @@ def _send_rows(connection, mark_sent, mailer, token, rows, transport, settings, 
             if subscriber_id is None or status != SubscriberStatus.ACTIVE:
                 _finish(connection, delivery_id, token, status=SKIPPED, error="no longer subscribed")
                 continue
+            # Neither can come through the form; a retry or a bounce count would change nothing.
+            if not email.isascii():
+                _finish(connection, delivery_id, token, status=FAILED, error="the address is not ASCII")
+                continue
             try:
                 message = mailer.message_for(delivery_id, Recipient(subscriber_id, email, secret))
             except HeaderInjectionError as error:
@@ -183,7 +190,7 @@ def _send_rows(connection, mark_sent, mailer, token, rows, transport, settings, 
         elif error.temporary:
             _defer(connection, delivery_id, attempts, token, str(error), settings, now())
         else:
-            _fail(connection, delivery_id, token, subscriber_id, str(error))
+            _fail(connection, delivery_id, token, subscriber_id, error)
     # Rows the transport did not reach (its connection was lost) go back to the queue.
     release(connection, [row[0] for row in rows], token)
 
@@ -211,30 +218,50 @@ class WriterLock:
     of times a second meet there often, and a poller can lose many rounds in a row. So the
     delivery code's writes take turns on a file lock beside the database instead (`with lock:`
     around a write and its commit; never nested), and a waiting worker wakes the moment the
-    other is done. Other databases, and SQLite in memory, need no lock: `with lock:` does
-    nothing there.
+    other is done. Threads of one process take turns on a thread lock first (a file lock
+    does not tell them apart). Other databases, and SQLite in memory, need no lock: `with
+    lock:` does nothing there.
     """
 
     def __init__(self, path: str | None) -> None:
         self.fd = None if path is None else os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.threads = threading.Lock()
 
     def __enter__(self) -> None:
         if self.fd is not None:
+            self.threads.acquire()
             fcntl.flock(self.fd, fcntl.LOCK_EX)
 
     def __exit__(self, *exc_info: object) -> None:
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self.threads.release()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
-_writer_locks: dict[tuple[int, str], WriterLock] = {}
+_writer_locks: dict[str, WriterLock] = {}
+
+
+def _forget_writer_locks() -> None:
+    """In a forked child (a Celery pool process): the parent's lock files are the parent's, and
+    sharing one would not keep the two apart; the child opens its own when it needs them."""
+    for lock in _writer_locks.values():
+        lock.close()
+    _writer_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_writer_locks)
 
 
 def writer_lock(bind: Engine | Connection | Session) -> WriterLock:
-    """This process's WriterLock for the database behind `bind` (a forked worker gets its own:
-    a lock shared with the parent's open file would not keep the two apart)."""
+    """This process's WriterLock for the database behind `bind`."""
     url = (bind.get_bind() if hasattr(bind, "get_bind") else bind).engine.url  # a (scoped) session
-    key = (os.getpid(), url.render_as_string())
+    key = url.render_as_string()
     if key not in _writer_locks:
         path = url.database if url.get_backend_name() == "sqlite" else None
         on_disk = fcntl is not None and path and path != ":memory:" and not path.startswith("file:")
@@ -262,8 +289,18 @@ def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], N
     def mark(delivery_id: int, token: str, sent_at: datetime, message_id: str) -> None:
         values = constants | {"row": delivery_id, "token": token, "sent_at": process_time(sent_at),
                               "message_id": message_id}  # fmt: skip
-        with lock:
-            cursor.execute(sql, tuple(values[name] for name in order) if order else values)
+        parameters = tuple(values[name] for name in order) if order else values
+        for attempt in range(BUSY_RETRIES + 1):
+            try:
+                with lock:
+                    cursor.execute(sql, parameters)
+                return
+            except sqlite3.OperationalError as error:
+                # Someone outside the delivery code (a large fan-out, say) held SQLite's write
+                # lock past its busy timeout. The message has left: try again rather than
+                # give the row back to be sent twice.
+                if "locked" not in str(error) or attempt == BUSY_RETRIES:
+                    raise
 
     return mark
 
@@ -282,8 +319,12 @@ def _finish(connection: Connection, delivery_id: int, token: str, *also, **value
         connection.commit()
 
 
-def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: int, error: str) -> None:
-    """A permanent (5xx) refusal: the row fails and the address earns a hard bounce."""
+def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: int, error: SendError) -> None:
+    """A permanent (5xx) refusal: the row fails and the address earns a hard bounce, unless the
+    server refused our sender (a setting to fix, and `digest retry-failed` sends again)."""
+    if error.sender:
+        _finish(connection, delivery_id, token, status=FAILED, error=str(error))
+        return
     bounces = SUBSCRIBERS.c.bounce_count + 1
     bounce = (
         SUBSCRIBERS.update()
@@ -295,7 +336,7 @@ def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: i
             ),
         )
     )
-    _finish(connection, delivery_id, token, bounce, status=FAILED, error=error)
+    _finish(connection, delivery_id, token, bounce, status=FAILED, error=str(error))
 
 
 def _defer(

@@ -24,12 +24,16 @@ from typing import Protocol, Self, TypeVar
 
 
 class SendError(Exception):
-    """A message was not accepted; `temporary` says whether a retry may succeed."""
+    """A message was not accepted; `temporary` says whether a retry may succeed, and
+    `sender` whether the server refused the sender (MAIL FROM), not the recipient."""
 
-    def __init__(self, reason: str, *, temporary: bool, code: int | None = None) -> None:
+    def __init__(
+        self, reason: str, *, temporary: bool, code: int | None = None, sender: bool = False
+    ) -> None:
         super().__init__(reason)
         self.temporary = temporary
         self.code = code
+        self.sender = sender
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,8 @@ class SMTPTransport:
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()))
             raise _code_error(f"recipient refused: {reply!r}", code) from error
+        except smtplib.SMTPSenderRefused as error:
+            raise _response_error("sender refused", error, sender=True) from error
         except smtplib.SMTPResponseException as error:
             raise _response_error("message refused", error) from error
         except (OSError, smtplib.SMTPException) as error:
@@ -269,21 +275,21 @@ def _reply_error(reason: str, reply: tuple[int, bytes]) -> "SendError | None":
 
 def _envelope_error(mail, rcpt, data) -> "SendError":
     if mail[0] != 250:
-        return _code_error(f"sender refused: {mail[1].decode(errors='replace')}", mail[0])
+        return _code_error(f"sender refused: {mail[1].decode(errors='replace')}", mail[0], sender=True)
     if rcpt[0] not in (250, 251):
         return _code_error(f"recipient refused: {rcpt[1]!r}", rcpt[0])
     return _code_error(f"message refused: {data[1].decode(errors='replace')}", data[0])
 
 
-def _code_error(reason: str, code: int) -> SendError:
-    return SendError(f"{reason} (SMTP {code})", temporary=400 <= code < 500, code=code)
+def _code_error(reason: str, code: int, sender: bool = False) -> SendError:
+    return SendError(f"{reason} (SMTP {code})", temporary=400 <= code < 500, code=code, sender=sender)
 
 
-def _response_error(reason: str, error: smtplib.SMTPResponseException) -> SendError:
+def _response_error(reason: str, error: smtplib.SMTPResponseException, sender: bool = False) -> SendError:
     reply = (
         error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
     )
-    return _code_error(f"{reason}: {reply}", error.smtp_code)
+    return _code_error(f"{reason}: {reply}", error.smtp_code, sender)
 
 
 class OutboxTransport:
