@@ -17,7 +17,8 @@ import random
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -112,8 +113,7 @@ def claim_batch(
     the digest, and the last batches of a 100,000-recipient digest would each read them all.
     """
     token = secrets.token_hex(16)
-    session.commit()  # the lock is taken with no transaction open (see WriterLock)
-    with writer_lock(session):
+    with writing(session):
         ids: list[int] = []
         for condition in (_stale(digest_id, now, settings), _due(digest_id, now)):
             wanted = settings.batch_size - len(ids)
@@ -130,7 +130,6 @@ def claim_batch(
                 .values(status=CLAIMED, claim_token=token, claimed_at=now)
                 .execution_options(synchronize_session=False)
             )
-        session.commit()
     if not ids:
         return token, []
     claimed = select(Delivery.id).where(Delivery.id.in_(ids), Delivery.claim_token == token)
@@ -165,7 +164,6 @@ def send_batch(
 
 
 def _send_rows(connection, mark_sent, mailer, token, rows, transport, settings, now) -> None:
-
     def messages():
         for delivery_id, attempts, subscriber_id, email, status, secret in rows:
             if subscriber_id is None or status != SubscriberStatus.ACTIVE:
@@ -216,9 +214,9 @@ class WriterLock:
     SQLite lets one connection write at a time; the others poll for the lock, sleeping one,
     two, five, ten milliseconds and more between tries. Workers that mark rows sent thousands
     of times a second meet there often, and a poller can lose many rounds in a row. So the
-    delivery code's writes take turns on a file lock beside the database instead (`with lock:`
-    around a write and its commit; never nested), and a waiting worker wakes the moment the
-    other is done. Threads of one process take turns on a thread lock first (a file lock
+    delivery code's writes take turns on a file lock beside the database instead (`writing()`,
+    or `with lock:` around an autocommit write; never nested), and a waiting worker wakes the
+    moment the other is done. Threads of one process take turns on a thread lock first (a file lock
     does not tell them apart). Other databases, and SQLite in memory, need no lock: `with
     lock:` does nothing there.
     """
@@ -256,6 +254,17 @@ def _forget_writer_locks() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_writer_locks)
+
+
+@contextmanager
+def writing(bind: Connection | Session) -> Iterator[None]:
+    """A write transaction on `bind` in this process's turn: what is open is committed first
+    (the lock is never taken inside a transaction), and the block's work is committed before
+    the turn ends."""
+    bind.commit()
+    with writer_lock(bind):
+        yield
+        bind.commit()
 
 
 def writer_lock(bind: Engine | Connection | Session) -> WriterLock:
@@ -308,7 +317,7 @@ def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], N
 def _finish(connection: Connection, delivery_id: int, token: str, *also, **values) -> None:
     """Record a row's outcome, if this worker still holds its claim, with the statements in
     `also`, and commit."""
-    with writer_lock(connection):
+    with writing(connection):
         for statement in also:
             connection.execute(statement)
         connection.execute(
@@ -316,7 +325,6 @@ def _finish(connection: Connection, delivery_id: int, token: str, *also, **value
             .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
             .values({"claim_token": None, "next_attempt_at": None} | values)
         )
-        connection.commit()
 
 
 def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: int, error: SendError) -> None:
@@ -366,15 +374,13 @@ def _defer(
 
 def release(connection: Connection | Session, ids: list[int], token: str) -> None:
     """Hand claimed rows back untouched (the transport failed before they were tried)."""
-    connection.commit()
-    with writer_lock(connection):
+    with writing(connection):
         if ids:
             connection.execute(
                 DELIVERIES.update()
                 .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.claim_token == token)
                 .values(status=PENDING, claim_token=None, claimed_at=None)
             )
-        connection.commit()
 
 
 def counts(session: Session, digest_id: int) -> dict[str, int]:
@@ -412,10 +418,8 @@ def next_due(session: Session, digest_id: int, settings: DeliverySettings, now: 
 
 
 def mark_progress(session: Session, digest_id: int, now: datetime) -> None:
-    session.commit()
-    with writer_lock(session):
+    with writing(session):
         session.execute(update(Digest).where(Digest.id == digest_id).values(progress_at=now))
-        session.commit()
 
 
 def finish_digest(session: Session, digest_id: int, now: datetime) -> bool:
@@ -425,14 +429,12 @@ def finish_digest(session: Session, digest_id: int, now: datetime) -> bool:
     )
     if still_open:
         return False
-    session.commit()
-    with writer_lock(session):
+    with writing(session):
         result = session.execute(
             update(Digest)
             .where(Digest.id == digest_id, Digest.status == "sending")
             .values(status="sent", sent_at=now)
         )
-        session.commit()
     return bool(result.rowcount)
 
 
