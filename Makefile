@@ -33,7 +33,7 @@ run: $(STAMP)
 		$(BIN)/weeknote import blog/sample_posts && touch instance/.sample-posts-imported; \
 	fi
 	@SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/weeknote create-author --if-none $(AUTHOR_EMAIL)
-	@redis_port=$${REDIS_PORT:-$$($(BIN)/python -m blog.dev_redis --free-port)}; \
+	@redis_port=$${REDIS_PORT:-$$($(BIN)/python -m blog.platform.dev_redis --free-port)}; \
 	echo "Weeknote on http://127.0.0.1:$(PORT)/ (Redis on port $$redis_port; mail in instance/outbox/)"; \
 	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}; \
 	REDIS_PORT=$$redis_port REDIS_URL=redis://127.0.0.1:$$redis_port/0 exec $(BIN)/honcho start --port $(PORT)

@@ -14,6 +14,6 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None  # off unless asked for
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1"
 
 if os.environ.get("LOG_FORMAT") == "json":
-    from blog.logs import gunicorn_logconfig
+    from blog.platform.logs import gunicorn_logconfig
 
     logconfig_dict = gunicorn_logconfig()

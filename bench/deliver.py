@@ -28,13 +28,14 @@ from pathlib import Path
 from flask_migrate import upgrade
 from sqlalchemy import insert, select
 
-from blog import create_app, jobs
+from blog import create_app
 from blog.extensions import db
 from blog.models import Digest, Post, Subscriber
 from blog.newsletter import delivery
 from blog.newsletter.digests import create_digest
 from blog.newsletter.mailer import Recipient
-from blog.newsletter.sending import composer_from_app, mailer_for
+from blog.newsletter.progress import digest_counts
+from blog.newsletter.sending import composer_from_app, mailer_for, queue_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 2  # worker processes, each with one SMTP connection at a time
@@ -143,7 +144,7 @@ def run_worker(env: dict, app, digest_id: int, count: int) -> tuple[float, dict[
         time.sleep(3)  # let the pool start before the clock does
         with app.app_context():
             queued_at = datetime.now(UTC)
-            jobs.queue_digest(digest_id)
+            queue_digest(digest_id)
             while True:
                 db.session.remove()
                 digest = db.session.get(Digest, digest_id)
@@ -155,7 +156,7 @@ def run_worker(env: dict, app, digest_id: int, count: int) -> tuple[float, dict[
             # From queueing to the moment the worker marked the digest sent (not to the poll
             # that saw it: polling more often would take CPU from the worker).
             elapsed = (digest.sent_at - queued_at).total_seconds()
-            numbers = delivery.counts(db.session, digest_id)
+            numbers = digest_counts(db.session, digest_id)
         # VmHWM is each process's peak RSS since it started: read once, at the end, so that
         # measuring takes no CPU from the worker while it sends.
         peaks = peak_rss_kib(group_pids(worker.pid))

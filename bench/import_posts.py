@@ -21,7 +21,7 @@ from flask_migrate import upgrade
 from blog import create_app
 from blog.content import parse_file
 from blog.extensions import db
-from blog.importer import Importer, collect_paths
+from blog.publishing.importer import Importer, collect_paths
 
 WORDS = [
     "learning", "rust", "python", "model", "data", "week", "notes", "borrow", "checker",

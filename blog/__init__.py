@@ -6,28 +6,18 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from blog import (
-    admin,
-    archive,
-    assets,
-    cli,
-    digest_pages,
-    discovery,
-    feeds,
-    health,
-    logs,
-    pagecache,
-    posts,
-    ratelimit,
-    search,
-    security,
-    subscribe,
-    tags,
-    templating,
-)
+from blog import admin
+from blog.admin import commands as admin_commands
 from blog.config import Config, TestConfig, finish_config
-from blog.extensions import cache, csrf, db, migrate
-from worker.celery_app import celery_init_app
+from blog.extensions import cache, celery_init_app, csrf, db, migrate
+from blog.newsletter import commands as newsletter_commands
+from blog.platform import assets, errors, health, logs, ratelimit, security, templating
+from blog.platform import commands as platform_commands
+from blog.publishing import commands as publishing_commands
+from blog.site import archive, digest_pages, discovery, feeds, pagecache, posts, search, tags
+from blog.subscriptions import commands as subscriptions_commands
+from blog.subscriptions import views as subscription_views
+from blog.subscriptions.lifecycle import CONSENT_TEXT
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     config = config or {}
     app = Flask(
         __name__,
-        static_folder=None,  # blog.assets serves static files under fingerprinted names
+        static_folder=None,  # blog.platform.assets serves static files under fingerprinted names
         instance_path=str(config.get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
     )
@@ -45,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     finish_config(app.config, Path(app.instance_path))
     register_extensions(app)
+    register_templating(app)
     register_blueprints(app)
     register_commands(app)
     register_errorhandlers(app)
@@ -59,26 +50,37 @@ def register_extensions(app: Flask) -> None:
     celery_init_app(app)  # only a client here: tasks are sent by name (blog.jobs), never imported
     cache.init_app(app)
     pagecache.init_app(app)
-    templating.init_app(app)
     security.init_app(app)
     ratelimit.init_app(app)
+
+
+def register_templating(app: Flask) -> None:
+    """Filters and globals every template may use; packages register none of their own."""
+    templating.init_app(app)
+    app.add_template_global(CONSENT_TEXT, "subscribe_consent_text")  # the small form on every page
 
 
 def register_blueprints(app: Flask) -> None:
     for module in (health, posts, tags, archive, search, feeds, discovery, digest_pages):
         app.register_blueprint(module.bp)
-    subscribe.init_app(app)
+    subscription_views.init_app(app)
     admin.init_app(app)
     assets.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
-    cli.init_app(app)
+    for commands in (
+        platform_commands,
+        publishing_commands,
+        subscriptions_commands,
+        newsletter_commands,
+        admin_commands,
+    ):
+        commands.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    app.register_error_handler(404, posts.not_found)
-    app.register_error_handler(500, posts.server_error)
+    errors.init_app(app)
 
 
 @event.listens_for(Engine, "connect")

@@ -8,6 +8,8 @@ from email.policy import default as default_policy
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from blog import jobs
+
 DEFAULTS = {
     "SITE_URL": "http://127.0.0.1:5000",
     "SITE_TITLE": "Weeknote",
@@ -172,7 +174,7 @@ def finish_queue_config(config: dict) -> None:
         "broker_connection_retry_on_startup": True,
         "beat_schedule": {
             "dispatch-digests": {
-                "task": "weeknote.dispatch_digests",
+                "task": jobs.DISPATCH_DIGESTS,
                 "schedule": float(config["DISPATCH_INTERVAL"]),
             }
         },

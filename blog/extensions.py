@@ -1,5 +1,7 @@
-"""Unbound Flask extensions, initialised in create_app()."""
+"""Unbound Flask extensions, initialised in create_app(), and Celery bound to the app."""
 
+from celery import Celery, Task
+from flask import Flask
 from flask_caching import Cache
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -19,5 +21,26 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 cache = Cache()
 csrf = CSRFProtect()
-# The rate limiter is built per app in blog.subscribe.init_app: Flask-Limiter keeps its storage on the
-# Limiter object, so one shared instance would quietly share limits between apps.
+# The rate limiter is built per app in blog.platform.ratelimit.init_app: Flask-Limiter keeps its
+# storage on the Limiter object, so one shared instance would quietly share limits between apps.
+
+
+class FlaskTask(Task):
+    """A task that runs inside the Flask app's context, so it can use db.session and config."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        with self.app.flask_app.app_context():
+            return self.run(*args, **kwargs)
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app from app.config["CELERY"] and keep it in app.extensions["celery"].
+
+    In the web app it is only a client: tasks are sent by name (blog.jobs), never imported.
+    """
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.flask_app = app
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

@@ -54,6 +54,11 @@ def new_guid() -> str:
     return f"urn:uuid:{uuid4()}"
 
 
+def one_of(column: str, statuses: type[StrEnum]) -> str:
+    """The CHECK condition that keeps a status column to the enum's values."""
+    return f"{column} IN ({', '.join(repr(status.value) for status in statuses)})"
+
+
 class Post(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
@@ -138,11 +143,7 @@ def new_token_secret() -> str:
 class Subscriber(db.Model):
     """A person on the mailing list, with the record of how and when they agreed."""
 
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'active', 'unsubscribed', 'bounced', 'complained')", name="status"
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("status", SubscriberStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))  # as typed, domain normalised; mail goes here
@@ -176,6 +177,23 @@ class Suppression(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DigestStatus(StrEnum):
+    NEW = "new"  # being composed: the row exists first, so a second beat cannot make it again
+    SKIPPED = "skipped"  # fewer posts than the schedule's minimum
+    HELD = "held"  # waiting for the author to approve or cancel it
+    SENDING = "sending"
+    SENT = "sent"  # no delivery is pending or claimed any more
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for a worker, perhaps until next_attempt_at
+    CLAIMED = "claimed"  # a worker is sending it
+    SENT = "sent"  # the receiving server accepted it
+    FAILED = "failed"  # refused for good, or temporary failures too often
+    SKIPPED = "skipped"  # the subscriber left before it was sent
+
+
 class Schedule(db.Model):
     """When the weekly digest goes out, in the author's zone; next_run_at is its UTC instant."""
 
@@ -194,15 +212,17 @@ class Schedule(db.Model):
 class Digest(db.Model):
     """One issue of the newsletter, frozen at creation: what the preview shows is what is sent."""
 
-    __table_args__ = (UniqueConstraint("schedule_id", "scheduled_for"),)
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "scheduled_for"),
+        CheckConstraint(one_of("status", DigestStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedule.id", ondelete="SET NULL"))
     scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
     period_start: Mapped[datetime] = mapped_column(UTCDateTime)
     period_end: Mapped[datetime] = mapped_column(UTCDateTime)
-    # skipped, held, sending, sent or cancelled
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # a DigestStatus
     post_ids: Mapped[list] = mapped_column(JSON, default=list)
     subject: Mapped[str] = mapped_column(String(300), default="")
     html: Mapped[str] = mapped_column(Text, default="")
@@ -222,14 +242,14 @@ class Delivery(db.Model):
     __table_args__ = (
         UniqueConstraint("digest_id", "subscriber_id"),
         Index("ix_delivery_digest_status", "digest_id", "status"),
+        CheckConstraint(one_of("status", DeliveryStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     digest_id: Mapped[int] = mapped_column(ForeignKey("digest.id", ondelete="CASCADE"))
     # SET NULL: erasing a person keeps the digest's counts but not who they were.
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscriber.id", ondelete="SET NULL"))
-    # pending, claimed, sent, failed or skipped
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
     claim_token: Mapped[str | None] = mapped_column(String(32))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -4,7 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from blog.fulltext import is_search_table
+from blog.site.fulltext import is_search_table
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -108,8 +108,22 @@ def run_migrations_online():
         conf_args.setdefault("include_object", include_object)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+        # A batch ALTER on SQLite copies the table and drops the old one; with foreign keys on,
+        # that drop would cascade to the rows that reference it (a digest's deliveries). The
+        # pragma only takes effect outside a transaction, so it is set around the whole run.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction: Alembic begins its own
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise RuntimeError("the migration left rows whose foreign keys point nowhere")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -11,7 +11,8 @@ from helpers import sign_in
 from servers import CeleryWorker, RedisServer, SMTPServer, require_program
 from sqlalchemy import event
 
-from blog import authors, create_app
+from blog import create_app
+from blog.admin import authors
 from blog.config import normalise_database_url
 from blog.extensions import db
 

@@ -9,11 +9,12 @@ import pytest
 from conftest import AUTHOR_PASSWORD
 from helpers import add_post, add_subscribers, sign_in
 
-from blog import stats
-from blog.admin.dashboard import section_url
+from blog.admin import stats
 from blog.extensions import db
 from blog.models import Delivery, Digest, Subscriber
 from blog.newsletter.digests import save_schedule
+from blog.platform.templating import section_url
+from blog.platform.zones import local_moment
 
 NOW = datetime.now(UTC)
 SVG = "{http://www.w3.org/2000/svg}"
@@ -274,7 +275,7 @@ def test_a_paused_schedule_says_so(app, admin):
     ],
 )
 def test_describe_run(moment, now, text):
-    assert stats.describe_run(moment, ZoneInfo("Europe/Berlin"), now) == text
+    assert local_moment(moment, ZoneInfo("Europe/Berlin"), now=now) == text
 
 
 def test_the_last_five_digests_with_their_delivery_counts(app, admin):

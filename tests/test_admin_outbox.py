@@ -10,8 +10,8 @@ from helpers import add_post, sign_in, subscribe
 
 from blog.admin.outbox import HTML_POLICY
 from blog.extensions import db
-from blog.newsletter.message import build_message
-from blog.newsletter.transport import OutboxTransport
+from blog.mail.message import build_message
+from blog.mail.transport import OutboxTransport
 
 NAME_LINK = re.compile(r'<a href="/admin/outbox/([^/"]+)/">([^<]+)</a>')
 

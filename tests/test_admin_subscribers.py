@@ -20,7 +20,7 @@ from werkzeug.test import encode_multipart
 
 from blog.extensions import db
 from blog.models import Delivery, Digest, Subscriber
-from blog.subscribers import CONSENT_VERSION, is_suppressed
+from blog.subscriptions.lifecycle import CONSENT_VERSION, is_suppressed
 
 NOW = datetime.now(UTC)
 ROW_LINK = re.compile(r'<td><a href="/admin/subscribers/\d+/">([^<]+)</a></td>')

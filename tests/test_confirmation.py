@@ -5,9 +5,9 @@ from helpers import confirm_link, parts, subscribe, subscriber
 from sqlalchemy import select
 
 from blog.extensions import db
+from blog.mail.message import HeaderInjectionError
 from blog.models import Subscriber
-from blog.newsletter.confirmation import build_confirmation, send_confirmation
-from blog.newsletter.message import HeaderInjectionError
+from blog.subscriptions.confirmation import build_confirmation, send_confirmation
 
 
 def test_the_email_has_the_link_and_the_postal_address_in_both_parts(app_factory):

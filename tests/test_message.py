@@ -6,7 +6,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from blog.newsletter.message import HeaderInjectionError, build_message, list_headers
+from blog.mail.message import HeaderInjectionError, build_message, list_headers
 
 SENDER = Address("Weeknote Digest", "digest", "news.example.com")
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from blog.extensions import db
-from blog.fulltext import is_search_table
+from blog.site.fulltext import is_search_table
 
 
 def outside_search_index(object, name, type_, reflected, compare_to) -> bool:
@@ -33,4 +33,32 @@ def test_downgrade_and_upgrade_again(app):
         upgrade()
         tables = {"post", "tag", "post_tag", "redirect", "subscriber", "suppression"}
         assert tables <= set(sa.inspect(db.engine).get_table_names())
+        assert schema_differences() == []
+
+
+def test_status_checks_keep_every_digest_and_delivery_and_refuse_unknown_statuses(app):
+    """The revision that adds the CHECKs copies the tables on SQLite: nothing may cascade away."""
+    with app.app_context():
+        downgrade(revision="c3d9cacd4c76")
+        for statement in (
+            "INSERT INTO digest (id, scheduled_for, period_start, period_end, status, post_ids, subject,"
+            " html, text, created_at) VALUES (1, '2026-01-01', '2026-01-01', '2026-01-01', 'sent', '[]',"
+            " 's', 'h', 't', '2026-01-01')",
+            "INSERT INTO subscriber (id, email, email_key, status, token_secret, created_at, bounce_count,"
+            " consent_source) VALUES (1, 'a@example.com', 'a@example.com', 'active', 's', '2026-01-01', 0,"
+            " 'form')",
+            "INSERT INTO delivery (digest_id, subscriber_id, status, attempts) VALUES (1, 1, 'sent', 0)",
+        ):
+            db.session.execute(sa.text(statement))
+        db.session.commit()
+        upgrade()
+        assert db.session.execute(sa.text("SELECT digest_id, status FROM delivery")).all() == [(1, "sent")]
+        for statement in ("UPDATE digest SET status = 'lost'", "UPDATE delivery SET status = 'lost'"):
+            try:
+                db.session.execute(sa.text(statement))
+                db.session.commit()
+            except sa.exc.IntegrityError:
+                db.session.rollback()
+            else:
+                raise AssertionError(f"{statement} was allowed")
         assert schema_differences() == []

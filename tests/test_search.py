@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from blog.extensions import db
-from blog.fulltext import search_posts, search_terms
 from blog.models import Post, Tag
+from blog.site.fulltext import search_posts, search_terms
 
 
 @pytest.fixture

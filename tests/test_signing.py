@@ -7,8 +7,8 @@ import pytest
 from helpers import rsa_key
 
 from blog.config import parse_sender
-from blog.newsletter.message import build_message, list_headers
-from blog.newsletter.signing import DKIMSigner, signer_from_config
+from blog.mail.message import build_message, list_headers
+from blog.mail.signing import DKIMSigner, signer_from_config
 
 
 @pytest.fixture(scope="module")

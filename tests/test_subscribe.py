@@ -8,8 +8,8 @@ from sqlalchemy import func, select, update
 
 from blog.extensions import db
 from blog.models import Subscriber
-from blog.newsletter.links import subscriber_token, unsubscribe_url, unsubscribe_urls
-from blog.newsletter.tokens import Purpose
+from blog.subscriptions.links import subscriber_token, unsubscribe_url, unsubscribe_urls
+from blog.subscriptions.tokens import Purpose
 
 
 def count_subscribers(app) -> int:

@@ -6,7 +6,7 @@ import io
 import pytest
 from helpers import confirm_link, outbox, submit, subscribe, subscriber
 
-from blog.subscriber_files import EXPORT_COLUMNS
+from blog.subscriptions.csv_files import EXPORT_COLUMNS
 
 
 @pytest.fixture

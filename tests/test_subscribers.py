@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from blog import subscribers
 from blog.extensions import db
 from blog.models import Subscriber, Suppression
 from blog.models import SubscriberStatus as Status
+from blog.subscriptions import lifecycle as subscribers
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

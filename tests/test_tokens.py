@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from blog.newsletter.tokens import (
+from blog.subscriptions.tokens import (
     Purpose,
     TokenError,
     TokenExpired,

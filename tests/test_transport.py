@@ -9,8 +9,8 @@ import pytest
 import trustme
 from servers import SMTPServer, free_port
 
-from blog.newsletter.message import build_message
-from blog.newsletter.transport import (
+from blog.mail.message import build_message
+from blog.mail.transport import (
     OutboxTransport,
     PreparedMessage,
     SendError,

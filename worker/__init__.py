@@ -1,1 +1,1 @@
-"""The Celery side of Weeknote: the Celery app bound to Flask, and thin tasks that call blog/."""
+"""The Celery side of Weeknote: the `celery -A worker.main` entry point and thin tasks that call blog/."""

@@ -3,7 +3,7 @@
 from celery import signals
 
 from blog import create_app
-from blog.logs import use_json
+from blog.platform.logs import use_json
 
 flask_app = create_app()
 if not flask_app.config.get("REDIS_URL"):

@@ -7,9 +7,9 @@ from celery import shared_task
 from flask import current_app
 
 from blog import jobs
-from blog.newsletter.confirmation import send_confirmation as send_confirmation_now
-from blog.newsletter.sending import run_dispatch, send_next_batch
-from blog.newsletter.transport import SendError
+from blog.mail.transport import SendError
+from blog.newsletter.sending import queue_digest, run_dispatch, send_next_batch
+from blog.subscriptions.confirmation import send_confirmation as send_confirmation_now
 
 
 @shared_task(name=jobs.SEND_CONFIRMATION, bind=True, max_retries=8)
@@ -28,7 +28,7 @@ def dispatch_digests() -> list[int]:
     """The beat's tick: create due digests, and start batch tasks for those that need them."""
     digest_ids = run_dispatch()
     for digest_id in digest_ids:
-        jobs.queue_digest(digest_id)
+        queue_digest(digest_id)
     return digest_ids
 
 

@@ -1,13 +1,12 @@
 """The author's console under /admin/: every page needs a signed-in author, every form a CSRF token."""
 
-from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, redirect, request, url_for
 from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFError
 
-from blog import ratelimit
 from blog.admin import auth, dashboard, digest, outbox, posts, subscribers
 from blog.extensions import db
 from blog.models import Author
+from blog.platform import ratelimit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for section in (auth, dashboard, posts, digest, subscribers, outbox):
@@ -69,16 +68,6 @@ def admin_headers(response: Response) -> Response:
     return response
 
 
-@bp.app_context_processor
+@bp.context_processor
 def navigation() -> dict:
     return {"admin_navigation": NAVIGATION}
-
-
-@bp.errorhandler(CSRFError)
-def form_expired(error: CSRFError):
-    return render_template("admin/form_expired.html", reason=error.description), 400
-
-
-@bp.errorhandler(429)
-def too_many_attempts(error):
-    return render_template("admin/auth/limited.html", limit=getattr(error, "description", "")), 429

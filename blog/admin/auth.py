@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from blog import authors
+from blog.admin import authors
 from blog.extensions import db
 
 bp = Blueprint("auth", __name__)

@@ -1,30 +1,25 @@
 """The dashboard: posts, subscribers, the next digest and the last ones at a glance."""
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, render_template
 
-from blog import stats
+from blog.admin import stats
 from blog.admin.charts import WeeklySeries, weekly_chart
 from blog.extensions import db
+from blog.newsletter import digests, progress
+from blog.platform.zones import local_moment, site_zone
+from blog.subscriptions.queries import status_counts
 
 bp = Blueprint("dashboard", __name__)
-
-
-@bp.app_template_global()
-def section_url(endpoint: str, **values) -> str | None:
-    """url_for, or None when the app has no such page: console sections are registered one by one."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
+RECENT_DIGESTS = 5
 
 
 @bp.get("/")
 def index():
     now = datetime.now(UTC)
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    subscribers = stats.subscriber_counts(db.session)
+    zone = site_zone()
+    subscribers = status_counts(db.session)
     growth = stats.weekly_growth(db.session, zone, now)
     weeks = growth.weeks
     summary = stats.describe_growth(growth)
@@ -39,10 +34,10 @@ def index():
         description=summary,
         id_prefix="growth",
     )
-    schedule = stats.current_schedule(db.session)
+    schedule = digests.current_schedule(db.session)
     next_run = None
     if schedule is not None and schedule.next_run_at is not None:
-        next_run = stats.describe_run(schedule.next_run_at, ZoneInfo(schedule.timezone), now)
+        next_run = local_moment(schedule.next_run_at, schedule.timezone, now=now)
     return render_template(
         "admin/dashboard/index.html",
         zone=zone,
@@ -54,5 +49,5 @@ def index():
         chart=chart,
         schedule=schedule,
         next_run=next_run,
-        digests=stats.recent_digests(db.session),
+        digests=progress.recent_digests(db.session, RECENT_DIGESTS),
     )

@@ -5,14 +5,14 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from kombu.exceptions import OperationalError
-from sqlalchemy import select
 
-from blog.admin.digest_forms import HOLD, ScheduleForm, local_date, local_moment, schedule_defaults
+from blog.admin.digest_forms import HOLD, ScheduleForm, schedule_defaults
 from blog.extensions import db
-from blog.models import Digest, Schedule
+from blog.mail.transport import SendError
+from blog.models import Digest, DigestStatus
 from blog.newsletter import delivery, digests, preview, progress
 from blog.newsletter.sending import composer_from_app, send_or_queue
-from blog.newsletter.transport import SendError
+from blog.platform.zones import local_moment
 
 bp = Blueprint("digest", __name__, url_prefix="/digest")
 # The digest's HTML is shown as mail clients show it: its inline styles and remote images, no
@@ -22,22 +22,11 @@ FRAMED_POLICY = (
 )
 
 
-@bp.app_template_global()
-def digest_time(moment: datetime | None, zone: str | None = None) -> str:
-    return local_moment(moment, zone or current_app.config["TIMEZONE"])
-
-
-@bp.app_template_global()
-def digest_date(moment: datetime | None) -> str:
-    return local_date(moment, current_app.config["TIMEZONE"])
-
-
 @bp.route("/", methods=["GET", "POST"])
 def index():
     """The schedule form, the next run, and the latest digests."""
-    schedule = db.session.scalar(select(Schedule).order_by(Schedule.id))
-    zone = current_app.config["TIMEZONE"]
-    defaults = schedule_defaults(schedule, zone)
+    schedule = digests.current_schedule(db.session)
+    defaults = schedule_defaults(schedule, current_app.config["TIMEZONE"])
     form = ScheduleForm(data=defaults, zone_default=defaults["timezone"])
     if form.validate_on_submit():
         schedule = digests.save_schedule(
@@ -120,7 +109,7 @@ def send_now():
     if digest is None:
         flash("A digest for this very moment exists already; try again in a second.", "error")
         return redirect(url_for(".index"))
-    if digest.status == "skipped":
+    if digest.status == DigestStatus.SKIPPED:
         db.session.commit()
         flash("There are no posts since the last digest: nothing to send.", "error")
         return redirect(url_for(".index"))
@@ -191,7 +180,9 @@ def show(digest_id: int):
 def progress_json(digest_id: int):
     digest = digest_or_404(digest_id)
     state = progress.progress(db.session, digest)
-    state["web_url"] = url_for("digests.show", digest_id=digest_id) if digest.status == "sent" else None
+    state["web_url"] = (
+        url_for("digests.show", digest_id=digest_id) if digest.status == DigestStatus.SENT else None
+    )
     return jsonify(state)
 
 

@@ -1,8 +1,7 @@
-"""The digest schedule form, and how the console writes the times it shows."""
+"""The digest schedule form: day, time, zone, minimum posts, and automatic or held sending."""
 
-from datetime import datetime
 from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField
@@ -81,19 +80,3 @@ def schedule_defaults(schedule: Schedule | None, zone: str) -> dict:
         "mode": HOLD if schedule.hold_for_review else AUTO,
         "enabled": schedule.enabled,
     }
-
-
-def local_moment(moment: datetime | None, zone: str) -> str:
-    """'Monday 24 November 2026, 08:00 CET': a moment as the author reads it in a zone."""
-    if moment is None:
-        return "not scheduled"
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} {local:%Z}"
-
-
-def local_date(moment: datetime | None, zone: str) -> str:
-    """'24 Nov 2026' in a zone, for tables."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local.day} {local:%b %Y}"

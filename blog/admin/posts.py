@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -11,10 +10,12 @@ from markupsafe import Markup, escape
 from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from blog import covers, post_editor
 from blog.extensions import db
 from blog.models import Post
-from blog.post_editor import PostError, PostInput
+from blog.platform.zones import editor_moment, site_zone
+from blog.publishing import covers
+from blog.publishing import editor as post_editor
+from blog.publishing.editor import PostError, PostInput
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 PER_PAGE = 20
@@ -38,19 +39,9 @@ class DeleteForm(FlaskForm):
     pass
 
 
-def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def local_time(moment: datetime) -> str:
-    """An instant in the author's zone, to the minute: 3 May 2026, 09:30."""
-    local = moment.astimezone(zone())
-    return f"{local.day} {local:%B %Y, %H:%M}"
-
-
 @bp.context_processor
 def helpers() -> dict:
-    return {"local_time": local_time, "zone_name": current_app.config["TIMEZONE"]}
+    return {"local_time": editor_moment, "zone_name": current_app.config["TIMEZONE"]}
 
 
 @bp.get("/")
@@ -89,7 +80,7 @@ def editor(post: Post | None):
     """Show the editor; on POST preview, or save, publish or unpublish, then come back here."""
     now = datetime.now(UTC)
     if request.method == "GET":
-        values = post_editor.form_values(post, zone(), now) if post else PostInput()
+        values = post_editor.form_values(post, site_zone(), now) if post else PostInput()
         return show_editor(PostForm(data=values.__dict__), post)
     form = PostForm()
     action = request.form.get("action", "save")
@@ -102,7 +93,7 @@ def editor(post: Post | None):
     try:
         cover = read_cover(form)
         result = post_editor.save_post(
-            db.session, post, input_from(form), action, zone(), now,
+            db.session, post, input_from(form), action, site_zone(), now,
             cover_url=cover.url if cover else None, remove_cover=form.remove_cover.data,
         )  # fmt: skip
     except PostError as error:
@@ -161,7 +152,7 @@ def saved_message(post: Post, action: str, created: bool, old_slug: str | None, 
         message = Markup("Published. {}.").format(link) if action == "publish" else None
         message = message or Markup("Saved; the published post shows the changes. {}.").format(link)
     elif status == "scheduled":
-        message = escape(f"Scheduled: readers see the post from {local_time(post.published_at)}.")
+        message = escape(f"Scheduled: readers see the post from {editor_moment(post.published_at)}.")
     elif action == "unpublish":
         message = escape("Unpublished: the post is a draft again and readers no longer see it.")
     else:

@@ -2,18 +2,18 @@
 
 import io
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, TextAreaField
 
-from blog import subscribers
 from blog.extensions import db
-from blog.jobs import queue_confirmation
 from blog.models import Subscriber, SubscriberStatus
-from blog.subscriber_files import (
+from blog.platform.zones import site_zone
+from blog.subscriptions import lifecycle as subscribers
+from blog.subscriptions.confirmation import queue_confirmation
+from blog.subscriptions.csv_files import (
     MAX_IMPORT_BYTES,
     ImportOptions,
     ImportOptionsError,
@@ -23,7 +23,7 @@ from blog.subscriber_files import (
     import_subscribers,
     write_csv,
 )
-from blog.subscriber_queries import delivered_count, find_page, status_counts
+from blog.subscriptions.queries import delivered_count, find_page, status_counts
 
 bp = Blueprint("subscribers", __name__, url_prefix="/subscribers")
 STATUSES = [status.value for status in SubscriberStatus]
@@ -99,7 +99,7 @@ def export_csv():
     """Every subscriber and their consent record, the CSV `weeknote subscribers export` writes."""
     out = io.StringIO()
     write_csv(export_rows(db.session), out)
-    today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date().isoformat()
+    today = datetime.now(site_zone()).date().isoformat()
     return Response(
         out.getvalue(),
         mimetype="text/csv",

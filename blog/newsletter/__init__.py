@@ -1,1 +1,1 @@
-"""Mail: building messages, sending them, and the signed links every message carries."""
+"""The weekly digest: schedule, dispatch, compose, deliver exactly once, and watch it go."""

@@ -12,33 +12,24 @@ This module commits: each commit is the record that a message left, and that
 record is what makes a retry skip it.
 """
 
-import os
 import random
 import secrets
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-try:
-    import fcntl
-except ImportError:  # not on Windows: there SQLite's own busy handler does the waiting
-    fcntl = None
-
-from blog.models import Delivery, Digest, Subscriber, SubscriberStatus
+from blog.mail.message import HeaderInjectionError
+from blog.mail.transport import SendError, Transport
+from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Subscriber, SubscriberStatus
 from blog.newsletter.mailer import DigestMailer, Recipient
-from blog.newsletter.message import HeaderInjectionError
-from blog.newsletter.transport import SendError, Transport
+from blog.newsletter.writer_lock import writer_lock, writing
 
-PENDING, CLAIMED, SENT, FAILED, SKIPPED = "pending", "claimed", "sent", "failed", "skipped"
-STATUSES = (PENDING, CLAIMED, SENT, FAILED, SKIPPED)
 HARD_BOUNCE_LIMIT = 3  # hard bounces before an address is suppressed
 MAX_ATTEMPTS = 8  # temporary failures before a row is given up as failed
 BUSY_RETRIES = 3  # more tries to mark a row sent when SQLite stays locked past its busy timeout
@@ -72,7 +63,7 @@ def _dialect(session: Session) -> str:
 def fan_out(session: Session, digest: Digest) -> int:
     """Create a pending row for each active subscriber that has none yet for this digest."""
     table = Delivery.__table__
-    active = select(literal(digest.id), Subscriber.id, literal(PENDING), literal(0)).where(
+    active = select(literal(digest.id), Subscriber.id, literal(DeliveryStatus.PENDING), literal(0)).where(
         Subscriber.status == SubscriberStatus.ACTIVE
     )
     insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
@@ -89,7 +80,7 @@ def _stale(digest_id: int, now: datetime, settings: DeliverySettings):
     """Rows claimed by a worker longer ago than a task may run: that worker is gone."""
     return and_(
         Delivery.digest_id == digest_id,
-        Delivery.status == CLAIMED,
+        Delivery.status == DeliveryStatus.CLAIMED,
         Delivery.claimed_at < now - settings.claim_timeout,
     )
 
@@ -98,7 +89,7 @@ def _due(digest_id: int, now: datetime):
     """Pending rows that are not waiting out a retry's backoff."""
     return and_(
         Delivery.digest_id == digest_id,
-        Delivery.status == PENDING,
+        Delivery.status == DeliveryStatus.PENDING,
         or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
     )
 
@@ -127,7 +118,7 @@ def claim_batch(
             session.execute(
                 update(Delivery)
                 .where(Delivery.id.in_(ids), or_(_stale(digest_id, now, settings), _due(digest_id, now)))
-                .values(status=CLAIMED, claim_token=token, claimed_at=now)
+                .values(status=DeliveryStatus.CLAIMED, claim_token=token, claimed_at=now)
                 .execution_options(synchronize_session=False)
             )
     if not ids:
@@ -167,16 +158,28 @@ def _send_rows(connection, mark_sent, mailer, token, rows, transport, settings, 
     def messages():
         for delivery_id, attempts, subscriber_id, email, status, secret in rows:
             if subscriber_id is None or status != SubscriberStatus.ACTIVE:
-                _finish(connection, delivery_id, token, status=SKIPPED, error="no longer subscribed")
+                _finish(
+                    connection,
+                    delivery_id,
+                    token,
+                    status=DeliveryStatus.SKIPPED,
+                    error="no longer subscribed",
+                )
                 continue
             # Neither can come through the form; a retry or a bounce count would change nothing.
             if not email.isascii():
-                _finish(connection, delivery_id, token, status=FAILED, error="the address is not ASCII")
+                _finish(
+                    connection,
+                    delivery_id,
+                    token,
+                    status=DeliveryStatus.FAILED,
+                    error="the address is not ASCII",
+                )
                 continue
             try:
                 message = mailer.message_for(delivery_id, Recipient(subscriber_id, email, secret))
             except HeaderInjectionError as error:
-                _finish(connection, delivery_id, token, status=FAILED, error=str(error))
+                _finish(connection, delivery_id, token, status=DeliveryStatus.FAILED, error=str(error))
                 continue
             yield (delivery_id, attempts, subscriber_id, message.message_id), message
 
@@ -199,83 +202,13 @@ MARK_SENT = (
     DELIVERIES.update()
     .where(DELIVERIES.c.id == bindparam("row"), DELIVERIES.c.claim_token == bindparam("token"))
     .values(
-        status=SENT,
+        status=DeliveryStatus.SENT,
         sent_at=bindparam("sent_at"),
         message_id=bindparam("message_id"),
         claim_token=None,
         next_attempt_at=None,
     )
 )
-
-
-class WriterLock:
-    """Wait for SQLite's write lock in the kernel rather than in SQLite's busy handler.
-
-    SQLite lets one connection write at a time; the others poll for the lock, sleeping one,
-    two, five, ten milliseconds and more between tries. Workers that mark rows sent thousands
-    of times a second meet there often, and a poller can lose many rounds in a row. So the
-    delivery code's writes take turns on a file lock beside the database instead (`writing()`,
-    or `with lock:` around an autocommit write; never nested), and a waiting worker wakes the
-    moment the other is done. Threads of one process take turns on a thread lock first (a file lock
-    does not tell them apart). Other databases, and SQLite in memory, need no lock: `with
-    lock:` does nothing there.
-    """
-
-    def __init__(self, path: str | None) -> None:
-        self.fd = None if path is None else os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        self.threads = threading.Lock()
-
-    def __enter__(self) -> None:
-        if self.fd is not None:
-            self.threads.acquire()
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            self.threads.release()
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-_writer_locks: dict[str, WriterLock] = {}
-
-
-def _forget_writer_locks() -> None:
-    """In a forked child (a Celery pool process): the parent's lock files are the parent's, and
-    sharing one would not keep the two apart; the child opens its own when it needs them."""
-    for lock in _writer_locks.values():
-        lock.close()
-    _writer_locks.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_writer_locks)
-
-
-@contextmanager
-def writing(bind: Connection | Session) -> Iterator[None]:
-    """A write transaction on `bind` in this process's turn: what is open is committed first
-    (the lock is never taken inside a transaction), and the block's work is committed before
-    the turn ends."""
-    bind.commit()
-    with writer_lock(bind):
-        yield
-        bind.commit()
-
-
-def writer_lock(bind: Engine | Connection | Session) -> WriterLock:
-    """This process's WriterLock for the database behind `bind`."""
-    url = (bind.get_bind() if hasattr(bind, "get_bind") else bind).engine.url  # a (scoped) session
-    key = url.render_as_string()
-    if key not in _writer_locks:
-        path = url.database if url.get_backend_name() == "sqlite" else None
-        on_disk = fcntl is not None and path and path != ":memory:" and not path.startswith("file:")
-        _writer_locks[key] = WriterLock(f"{path}-writer.lock" if on_disk else None)
-    return _writer_locks[key]
 
 
 def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], None]:
@@ -331,7 +264,7 @@ def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: i
     """A permanent (5xx) refusal: the row fails and the address earns a hard bounce, unless the
     server refused our sender (a setting to fix, and `digest retry-failed` sends again)."""
     if error.sender:
-        _finish(connection, delivery_id, token, status=FAILED, error=str(error))
+        _finish(connection, delivery_id, token, status=DeliveryStatus.FAILED, error=str(error))
         return
     bounces = SUBSCRIBERS.c.bounce_count + 1
     bounce = (
@@ -344,7 +277,7 @@ def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: i
             ),
         )
     )
-    _finish(connection, delivery_id, token, bounce, status=FAILED, error=str(error))
+    _finish(connection, delivery_id, token, bounce, status=DeliveryStatus.FAILED, error=str(error))
 
 
 def _defer(
@@ -359,13 +292,13 @@ def _defer(
     """A temporary (4xx or connection) failure: try again after a backoff, or give up."""
     attempts += 1
     if attempts >= MAX_ATTEMPTS:
-        _finish(connection, delivery_id, token, status=FAILED, attempts=attempts, error=error)
+        _finish(connection, delivery_id, token, status=DeliveryStatus.FAILED, attempts=attempts, error=error)
         return
     _finish(
         connection,
         delivery_id,
         token,
-        status=PENDING,
+        status=DeliveryStatus.PENDING,
         attempts=attempts,
         error=error,
         next_attempt_at=now + settings.backoff(attempts),
@@ -379,17 +312,8 @@ def release(connection: Connection | Session, ids: list[int], token: str) -> Non
             connection.execute(
                 DELIVERIES.update()
                 .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.claim_token == token)
-                .values(status=PENDING, claim_token=None, claimed_at=None)
+                .values(status=DeliveryStatus.PENDING, claim_token=None, claimed_at=None)
             )
-
-
-def counts(session: Session, digest_id: int) -> dict[str, int]:
-    """How many of the digest's rows are in each status."""
-    rows = session.execute(
-        select(Delivery.status, func.count()).where(Delivery.digest_id == digest_id).group_by(Delivery.status)
-    )
-    found = dict(rows.all())
-    return {status: found.get(status, 0) for status in STATUSES}
 
 
 def next_due(session: Session, digest_id: int, settings: DeliverySettings, now: datetime) -> datetime | None:
@@ -402,13 +326,16 @@ def next_due(session: Session, digest_id: int, settings: DeliverySettings, now: 
     """
     in_digest = Delivery.digest_id == digest_id
     due_now = select(Delivery.id).where(
-        in_digest, Delivery.status == PENDING, Delivery.next_attempt_at.is_(None)
+        in_digest, Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at.is_(None)
     )
     if session.scalar(due_now.limit(1)) is not None:
         return now
     earliest_retry, earliest_claim = (
         session.scalar(select(func.min(column)).where(in_digest, Delivery.status == status))
-        for column, status in ((Delivery.next_attempt_at, PENDING), (Delivery.claimed_at, CLAIMED))
+        for column, status in (
+            (Delivery.next_attempt_at, DeliveryStatus.PENDING),
+            (Delivery.claimed_at, DeliveryStatus.CLAIMED),
+        )
     )
     stale_at = earliest_claim + settings.claim_timeout if earliest_claim is not None else None
     moments = [moment for moment in (earliest_retry, stale_at) if moment is not None]
@@ -425,15 +352,18 @@ def mark_progress(session: Session, digest_id: int, now: datetime) -> None:
 def finish_digest(session: Session, digest_id: int, now: datetime) -> bool:
     """Mark a sending digest sent once none of its rows is pending or claimed."""
     still_open = session.scalar(
-        select(func.count()).where(Delivery.digest_id == digest_id, Delivery.status.in_((PENDING, CLAIMED)))
+        select(func.count()).where(
+            Delivery.digest_id == digest_id,
+            Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.CLAIMED)),
+        )
     )
     if still_open:
         return False
     with writing(session):
         result = session.execute(
             update(Digest)
-            .where(Digest.id == digest_id, Digest.status == "sending")
-            .values(status="sent", sent_at=now)
+            .where(Digest.id == digest_id, Digest.status == DigestStatus.SENDING)
+            .values(status=DigestStatus.SENT, sent_at=now)
         )
     return bool(result.rowcount)
 
@@ -443,13 +373,19 @@ def retry_failed(session: Session, digest_id: int) -> int:
     active = select(Subscriber.id).where(Subscriber.status == SubscriberStatus.ACTIVE)
     result = session.execute(
         update(Delivery)
-        .where(Delivery.digest_id == digest_id, Delivery.status == FAILED, Delivery.subscriber_id.in_(active))
-        .values(status=PENDING, attempts=0, error=None, next_attempt_at=None)
+        .where(
+            Delivery.digest_id == digest_id,
+            Delivery.status == DeliveryStatus.FAILED,
+            Delivery.subscriber_id.in_(active),
+        )
+        .values(status=DeliveryStatus.PENDING, attempts=0, error=None, next_attempt_at=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:
         session.execute(
-            update(Digest).where(Digest.id == digest_id, Digest.status == "sent").values(status="sending")
+            update(Digest)
+            .where(Digest.id == digest_id, Digest.status == DigestStatus.SENT)
+            .values(status=DigestStatus.SENDING)
         )
     session.commit()
     return result.rowcount

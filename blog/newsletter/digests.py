@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from blog.models import Digest, Post, PostTag, Schedule
+from blog.models import Digest, DigestStatus, Post, PostTag, Schedule
 from blog.newsletter.compose import ComposedDigest, DigestPost, SiteInfo, compose_digest, digest_period
 from blog.newsletter.schedule import next_run_after
 
@@ -28,6 +28,11 @@ class Composer:
         return f"{self.site.url.rstrip('/')}/digests/{digest.id}/"
 
 
+def current_schedule(session: Session) -> Schedule | None:
+    """The blog's one digest schedule, whether on or off; None until the author sets it."""
+    return session.scalar(select(Schedule).order_by(Schedule.id).limit(1))
+
+
 def save_schedule(
     session: Session,
     *,
@@ -43,7 +48,7 @@ def save_schedule(
     zone = ZoneInfo(timezone)
     if min_posts < 0:
         raise ValueError("minimum posts cannot be negative")
-    schedule = session.scalar(select(Schedule).order_by(Schedule.id)) or Schedule()
+    schedule = current_schedule(session) or Schedule()
     schedule.weekday, schedule.local_time, schedule.timezone = weekday, local_time, timezone
     schedule.min_posts, schedule.hold_for_review, schedule.enabled = min_posts, hold_for_review, enabled
     schedule.next_run_at = next_run_after(weekday, local_time, zone, now) if enabled else None
@@ -68,7 +73,10 @@ def advance(schedule: Schedule) -> None:
 def period_for(session: Session, composer: Composer, scheduled_for: datetime) -> tuple[datetime, datetime]:
     """The week before scheduled_for, or since the last sent digest when that is later."""
     previous_end = session.scalar(
-        select(Digest.period_end).where(Digest.status == "sent").order_by(Digest.period_end.desc()).limit(1)
+        select(Digest.period_end)
+        .where(Digest.status == DigestStatus.SENT)
+        .order_by(Digest.period_end.desc())
+        .limit(1)
     )
     return digest_period(scheduled_for, composer.site.zone, previous_end)
 
@@ -100,7 +108,11 @@ def create_digest(
     """Freeze one digest: its period, posts, subject and bodies. None when it already exists."""
     start, end = period_for(session, composer, scheduled_for)
     digest = Digest(
-        schedule=schedule, scheduled_for=scheduled_for, period_start=start, period_end=end, status="new"
+        schedule=schedule,
+        scheduled_for=scheduled_for,
+        period_start=start,
+        period_end=end,
+        status=DigestStatus.NEW,
     )
     try:
         with session.begin_nested():
@@ -113,11 +125,11 @@ def create_digest(
     digest.subject, digest.html, digest.text = composed.subject, composed.html, composed.text
     minimum = schedule.min_posts if schedule else 1
     if len(posts) < minimum:
-        digest.status = "skipped"
+        digest.status = DigestStatus.SKIPPED
     elif schedule and schedule.hold_for_review:
-        digest.status = "held"
+        digest.status = DigestStatus.HELD
     else:
-        digest.status = "sending"
+        digest.status = DigestStatus.SENDING
     return digest
 
 
@@ -135,13 +147,13 @@ def posts_in_period(session: Session, start: datetime, end: datetime) -> list[Po
 
 def approve(session: Session, digest: Digest, now: datetime) -> None:
     """Release a digest held for review: it is sent as frozen (the preview the author saw)."""
-    if digest.status != "held":
+    if digest.status != DigestStatus.HELD:
         raise ValueError(f"digest {digest.id} is {digest.status}, not held for review")
-    digest.status, digest.approved_at = "sending", now
+    digest.status, digest.approved_at = DigestStatus.SENDING, now
 
 
 def cancel(digest: Digest) -> None:
     """Drop a held digest; nothing of it is sent."""
-    if digest.status != "held":
+    if digest.status != DigestStatus.HELD:
         raise ValueError(f"digest {digest.id} is {digest.status}: only a held digest can be cancelled")
-    digest.status = "cancelled"
+    digest.status = DigestStatus.CANCELLED

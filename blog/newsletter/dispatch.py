@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from blog.models import Delivery, Digest
-from blog.newsletter.delivery import CLAIMED, PENDING, DeliverySettings, fan_out, finish_digest
+from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus
+from blog.newsletter.delivery import DeliverySettings, fan_out, finish_digest
 from blog.newsletter.digests import Composer, claim_due_schedules, create_digest
 from blog.newsletter.schedule import next_run_after
 
@@ -22,7 +22,7 @@ def dispatch(session: Session, composer: Composer, settings: DeliverySettings, n
     """
     for schedule in claim_due_schedules(session, now):
         digest = create_digest(session, composer, schedule.next_run_at, schedule)
-        if digest is not None and digest.status == "sending":
+        if digest is not None and digest.status == DigestStatus.SENDING:
             fan_out(session, digest)
         # Skip runs missed while nothing dispatched: one digest covers the gap.
         schedule.next_run_at = next_run_after(
@@ -36,7 +36,9 @@ def stalled_digests(session: Session, settings: DeliverySettings, now: datetime)
     """Sending digests with open rows and no worker progress lately; finishes completed ones."""
     sending = list(
         session.execute(
-            select(Digest.id, Digest.progress_at).where(Digest.status == "sending").order_by(Digest.id)
+            select(Digest.id, Digest.progress_at)
+            .where(Digest.status == DigestStatus.SENDING)
+            .order_by(Digest.id)
         )
     )
     stalled = []
@@ -45,7 +47,7 @@ def stalled_digests(session: Session, settings: DeliverySettings, now: datetime)
             select(
                 exists().where(
                     Delivery.digest_id == digest_id,
-                    or_(Delivery.status == PENDING, Delivery.status == CLAIMED),
+                    or_(Delivery.status == DeliveryStatus.PENDING, Delivery.status == DeliveryStatus.CLAIMED),
                 )
             )
         )

@@ -5,10 +5,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
 
+from blog.mail.message import HeaderInjectionError, build_message, list_headers
+from blog.mail.transport import PreparedMessage
 from blog.models import Digest
 from blog.newsletter.compose import UNSUBSCRIBE_URL
-from blog.newsletter.message import HeaderInjectionError, build_message, list_headers
-from blog.newsletter.transport import PreparedMessage
 
 
 @dataclass(frozen=True)

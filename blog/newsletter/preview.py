@@ -4,15 +4,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blog.models import Digest, Post, Schedule, Subscriber, SubscriberStatus
+from blog.mail.transport import transport_from_config
+from blog.models import Digest, Post, Schedule, SubscriberStatus
 from blog.newsletter import digests
 from blog.newsletter.compose import ComposedDigest, format_period
 from blog.newsletter.mailer import Recipient
 from blog.newsletter.sending import composer_from_app, mailer_for
-from blog.newsletter.transport import transport_from_config
+from blog.subscriptions.queries import status_counts
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,9 @@ class Preview:
 
 
 def active_schedule(session: Session) -> Schedule | None:
-    """The blog's schedule when it is enabled."""
-    return session.scalar(select(Schedule).where(Schedule.enabled.is_(True)).order_by(Schedule.id))
+    """The blog's schedule when it is on."""
+    schedule = digests.current_schedule(session)
+    return schedule if schedule is not None and schedule.enabled else None
 
 
 def next_digest_moment(session: Session, now: datetime) -> datetime:
@@ -61,7 +62,6 @@ def build_preview(session: Session, at: datetime) -> Preview:
     web_url = f"{composer.site.url.rstrip('/')}/digests/"
     posts, composed = digests.compose_for(session, composer, start, end, web_url)
     schedule = active_schedule(session)
-    active = session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE))
     return Preview(
         at=at,
         start=start,
@@ -70,7 +70,7 @@ def build_preview(session: Session, at: datetime) -> Preview:
         posts=posts,
         composed=composed,
         minimum=schedule.min_posts if schedule else 1,
-        active_subscribers=active or 0,
+        active_subscribers=status_counts(session)[SubscriberStatus.ACTIVE],
     )
 
 

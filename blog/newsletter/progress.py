@@ -1,18 +1,25 @@
-"""Where each digest stands: its deliveries by status, for the console and `weeknote digest`."""
+"""Where each digest stands: its deliveries counted by status, for the console and `weeknote digest`.
+
+The one place deliveries are counted: the dashboard, the digest pages, the progress bar and
+the CLI all read these numbers.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
-from blog.models import Delivery, Digest
-from blog.newsletter.delivery import FAILED, SENT, SKIPPED, STATUSES
+from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus
 
 # A digest in one of these states has nothing more to send (until failed rows are retried).
-FINISHED = ("sent", "cancelled", "skipped")
+FINISHED = (DigestStatus.SENT, DigestStatus.CANCELLED, DigestStatus.SKIPPED)
+DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
 
 
-def counts_by_digest(session: Session, digest_ids: list[int]) -> dict[int, dict[str, int]]:
+def delivery_counts(session: Session, digest_ids: list[int]) -> dict[int, dict[str, int]]:
     """Each digest's rows by status, in one query (every status present, zero when none)."""
-    numbers = {digest_id: dict.fromkeys(STATUSES, 0) for digest_id in digest_ids}
+    numbers = {digest_id: {status.value: 0 for status in DeliveryStatus} for digest_id in digest_ids}
     if digest_ids:
         rows = session.execute(
             select(Delivery.digest_id, Delivery.status, func.count())
@@ -24,21 +31,71 @@ def counts_by_digest(session: Session, digest_ids: list[int]) -> dict[int, dict[
     return numbers
 
 
-def recent_digests(session: Session, limit: int = 20) -> list[tuple[Digest, dict[str, int]]]:
-    """The latest digests, newest first, each with its deliveries by status."""
-    rows = list(session.scalars(select(Digest).order_by(Digest.id.desc()).limit(limit)))
-    numbers = counts_by_digest(session, [digest.id for digest in rows])
-    return [(digest, numbers[digest.id]) for digest in rows]
+def digest_counts(session: Session, digest_id: int) -> dict[str, int]:
+    """One digest's rows by status."""
+    return delivery_counts(session, [digest_id])[digest_id]
+
+
+def done(counts: dict[str, int]) -> int:
+    """Rows that need nothing more: sent, failed or skipped."""
+    return sum(counts[status] for status in DONE)
+
+
+@dataclass(frozen=True)
+class DigestSummary:
+    """A digest without its bodies, and its deliveries by status."""
+
+    id: int
+    subject: str
+    status: str
+    scheduled_for: datetime
+    sent_at: datetime | None
+    counts: dict[str, int]
+
+    @property
+    def sent(self) -> int:
+        return self.counts[DeliveryStatus.SENT]
+
+    @property
+    def failed(self) -> int:
+        return self.counts[DeliveryStatus.FAILED]
+
+    @property
+    def pending(self) -> int:
+        """Not sent yet: waiting, or being sent."""
+        return self.counts[DeliveryStatus.PENDING] + self.counts[DeliveryStatus.CLAIMED]
+
+
+def recent_digests(session: Session, limit: int) -> list[DigestSummary]:
+    """The latest digests, newest first, with their counts: two queries, however many rows."""
+    digests = session.scalars(
+        select(Digest)
+        .options(load_only(Digest.id, Digest.subject, Digest.status, Digest.scheduled_for, Digest.sent_at))
+        .order_by(Digest.scheduled_for.desc(), Digest.id.desc())
+        .limit(limit)
+    ).all()
+    numbers = delivery_counts(session, [digest.id for digest in digests])
+    return [
+        DigestSummary(
+            id=digest.id,
+            subject=digest.subject,
+            status=digest.status,
+            scheduled_for=digest.scheduled_for,
+            sent_at=digest.sent_at,
+            counts=numbers[digest.id],
+        )
+        for digest in digests
+    ]
 
 
 def progress(session: Session, digest: Digest) -> dict:
     """A digest's status and counts, with how many rows are done (sent, failed or skipped)."""
-    numbers = counts_by_digest(session, [digest.id])[digest.id]
+    numbers = digest_counts(session, digest.id)
     return {
         "id": digest.id,
         "status": digest.status,
         "counts": numbers,
         "total": sum(numbers.values()),
-        "done": numbers[SENT] + numbers[FAILED] + numbers[SKIPPED],
+        "done": done(numbers),
         "finished": digest.status in FINISHED,
     }

@@ -10,15 +10,15 @@ from flask import current_app
 
 from blog import jobs
 from blog.extensions import db
-from blog.models import Digest
+from blog.mail.signing import signer_from_config
+from blog.mail.transport import transport_from_config
+from blog.models import Digest, DigestStatus
 from blog.newsletter import delivery
 from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
 from blog.newsletter.digests import Composer
 from blog.newsletter.dispatch import dispatch
-from blog.newsletter.links import unsubscribe_urls
 from blog.newsletter.mailer import DigestMailer, Recipient
-from blog.newsletter.signing import signer_from_config
-from blog.newsletter.transport import transport_from_config
+from blog.subscriptions.links import unsubscribe_urls
 
 
 def composer_from_app() -> Composer:
@@ -57,7 +57,7 @@ def send_next_batch(digest_id: int) -> datetime | None:
     """Send one batch of a digest; return when to run again, or None when nothing is left."""
     settings = settings_from_app()
     digest = db.session.get(Digest, digest_id)
-    if digest is None or digest.status != "sending":
+    if digest is None or digest.status != DigestStatus.SENDING:
         return None
     now = datetime.now(UTC)
     delivery.mark_progress(db.session, digest_id, now)
@@ -79,8 +79,18 @@ def send_next_batch(digest_id: int) -> datetime | None:
 
 def send_or_queue(digest_id: int) -> bool:
     """Hand a sending digest to the worker; without one (no Redis), send it here. True when queued."""
-    if jobs.queue_digest(digest_id):
+    if queue_digest(digest_id):
         return True
     while (due := send_next_batch(digest_id)) is not None and due <= datetime.now(UTC):
         pass
     return False
+
+
+def queue_digest(digest_id: int) -> bool:
+    """Start DELIVERY_PARALLEL batch chains for a digest; False when there is no worker (no Redis)."""
+    if not current_app.config.get("REDIS_URL"):
+        return False
+    celery = current_app.extensions["celery"]
+    for _ in range(int(current_app.config["DELIVERY_PARALLEL"])):
+        celery.send_task(jobs.SEND_DIGEST, args=[digest_id])
+    return True

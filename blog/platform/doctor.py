@@ -11,8 +11,8 @@ import dns.exception
 import dns.resolver
 import redis
 
-from blog.newsletter.signing import DKIMSigner
-from blog.newsletter.transport import SendError, SMTPTransport
+from blog.mail.signing import DKIMSigner
+from blog.mail.transport import SendError, SMTPTransport
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 TIMEOUT = 5.0  # seconds for each network check

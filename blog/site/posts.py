@@ -1,21 +1,17 @@
-"""Reader pages: the list of posts, one post, media files, and the error pages."""
+"""Reader pages: the list of posts, one post, and media files."""
 
 from flask import (
     Blueprint,
     abort,
     current_app,
-    redirect,
     render_template,
-    request,
     send_from_directory,
-    url_for,
 )
-from sqlalchemy import select
 
 from blog.extensions import db
-from blog.models import Post, Redirect
-from blog.pagecache import PAGE, cached_page
-from blog.queries import neighbours, newest_first, published_posts, related_posts
+from blog.models import Post
+from blog.site.pagecache import cached_page
+from blog.site.queries import neighbours, newest_first, published_posts, related_posts
 
 bp = Blueprint("posts", __name__)
 MEDIA_MAX_AGE = 365 * 24 * 3600
@@ -53,18 +49,3 @@ def media(name: str):
     # Stored names carry a hash of the content: a name never gets other bytes, so never revalidate.
     response.headers["Cache-Control"] = f"public, max-age={MEDIA_MAX_AGE}, immutable"
     return response
-
-
-def not_found(error):
-    """Answer 301 for an old path of an imported post, else show the 404 page."""
-    path = request.path
-    candidates = {path, path.rstrip("/") or "/", path.rstrip("/") + "/"}
-    old = db.session.scalar(select(Redirect).join(Redirect.post).where(Redirect.old_path.in_(candidates)))
-    if old is not None:
-        return redirect(url_for("posts.show", slug=old.post.slug), code=301)
-    return render_template("errors/404.html"), 404, {"Cache-Control": PAGE}
-
-
-def server_error(error):
-    """A plain apology that needs no database (the database may be why we are here)."""
-    return render_template("errors/500.html"), 500, {"Cache-Control": "no-store"}

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from pygments.formatters import HtmlFormatter
 
 bp = Blueprint("assets", __name__)
-STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
+STATIC_FOLDER = Path(__file__).resolve().parents[2] / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
 LIGHT_STYLE, DARK_STYLE = "default", "github-dark"

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from blog.content.slugs import slugify
 from blog.extensions import db
 from blog.models import Tag
-from blog.pagecache import cached_page
-from blog.queries import posts_tagged, tag_counts
+from blog.site.pagecache import cached_page
+from blog.site.queries import posts_tagged, tag_counts
 
 bp = Blueprint("tags", __name__, url_prefix="/tags")
 

@@ -4,17 +4,17 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from blog import ratelimit, subscribers
 from blog.extensions import csrf, db
-from blog.jobs import queue_confirmation
 from blog.models import Subscriber
 from blog.models import SubscriberStatus as Status
-from blog.newsletter.tokens import (
+from blog.platform import ratelimit
+from blog.subscriptions import lifecycle as subscribers
+from blog.subscriptions.confirmation import queue_confirmation
+from blog.subscriptions.tokens import (
     MAX_AGE,
     Purpose,
     TokenError,
@@ -46,11 +46,6 @@ def init_app(app: Flask) -> None:
     """Register the pages and limit POST /subscribe per client IP (on Redis when REDIS_URL is set)."""
     app.register_blueprint(bp)
     ratelimit.limit_view(app, "subscribe.subscribe", "SUBSCRIBE_RATE_LIMIT", "subscribe", ["POST"])
-
-
-@bp.app_context_processor
-def consent_text() -> dict[str, str]:
-    return {"subscribe_consent_text": subscribers.CONSENT_TEXT}
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
@@ -112,16 +107,6 @@ def unsubscribe(token: str):
     if one_click:  # mail providers post this themselves: no page, no cookie, no redirect
         return Response("Unsubscribed.\n", 200, mimetype="text/plain")
     return render_template("subscribe/unsubscribe.html", subscriber=subscriber)
-
-
-@bp.app_errorhandler(429)
-def too_many_requests(error):
-    return render_template("subscribe/limited.html", limit=getattr(error, "description", "")), 429
-
-
-@bp.app_errorhandler(CSRFError)
-def form_expired(error: CSRFError):
-    return render_template("subscribe/form_expired.html", reason=error.description), 400
 
 
 def _now() -> datetime:

@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from blog.extensions import db
 from blog.models import Post
-from blog.pagecache import INDEX, cached_page
-from blog.queries import tag_counts, visible
-from blog.templating import external_url_for
+from blog.platform.urls import external_url
+from blog.site.pagecache import INDEX, cached_page
+from blog.site.queries import tag_counts, visible
 
 bp = Blueprint("discovery", __name__)
 
@@ -27,5 +27,5 @@ def sitemap() -> Response:
 @bp.get("/robots.txt")
 @cached_page(INDEX)
 def robots() -> Response:
-    lines = ["User-agent: *", "Disallow: /search", f"Sitemap: {external_url_for('discovery.sitemap')}", ""]
+    lines = ["User-agent: *", "Disallow: /search", f"Sitemap: {external_url('discovery.sitemap')}", ""]
     return Response("\n".join(lines), content_type="text/plain; charset=utf-8")

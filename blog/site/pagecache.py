@@ -23,8 +23,8 @@ from werkzeug.http import http_date
 
 from blog.extensions import cache, db
 from blog.models import Post
-from blog.queries import visible
-from blog.security import fixed_headers, policy_for
+from blog.platform.security import fixed_headers, policy_for
+from blog.site.queries import visible
 
 PAGE = "public, max-age=60"  # HTML: a new post shows within a minute; revalidation is cheap
 FEED = "public, max-age=1800"  # feed readers poll; half an hour spares them and us

@@ -3,11 +3,16 @@
 import sys
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from blog import authors
+from blog.admin import authors
 from blog.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(create_author_command)
+    app.cli.add_command(reset_password_command)
 
 
 def read_password(from_stdin: bool) -> str:

@@ -3,8 +3,8 @@
 from flask import Blueprint, current_app, render_template, request
 
 from blog.extensions import db
-from blog.fulltext import MAX_QUERY_CHARS, search_posts
-from blog.pagecache import cached_page
+from blog.site.fulltext import MAX_QUERY_CHARS, search_posts
+from blog.site.pagecache import cached_page
 
 bp = Blueprint("search", __name__)
 

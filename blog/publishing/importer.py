@@ -13,7 +13,7 @@ from blog.content import ContentError, ParsedPost, parse_file
 from blog.content.pipeline import hash_source
 from blog.content.reader import MAX_BYTES
 from blog.models import Post, PostTag, Redirect, utcnow
-from blog.post_links import free_redirects, tag_ids
+from blog.publishing.post_links import free_redirects, tag_ids
 
 POST_SUFFIXES = {".md", ".markdown", ".mdx", ".txt"}
 LOCATION = {"source_path", "content_hash"}  # where a post came from, not what it says

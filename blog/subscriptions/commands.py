@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from flask import Flask
 from flask.cli import AppGroup
 
-from blog import subscribers
 from blog.extensions import db
-from blog.jobs import queue_confirmation
-from blog.subscriber_files import (
+from blog.models import SubscriberStatus
+from blog.subscriptions import lifecycle as subscribers
+from blog.subscriptions.confirmation import queue_confirmation
+from blog.subscriptions.csv_files import (
     ImportOptions,
     ImportOptionsError,
     claim_confirmations,
@@ -22,6 +24,10 @@ from blog.subscriber_files import (
 )
 
 group = AppGroup("subscribers", help="Export, import and erase subscribers.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(group)
 
 
 @group.command("export")
@@ -81,7 +87,7 @@ def import_command(
         click.echo(f"{csv_file}:{line}: skipped {email}: {why}")
     for line, raw, why in report.failed:
         click.secho(f"{csv_file}:{line}: not an address {raw!r}: {why}", fg="red", err=True)
-    status = "active" if confirmed else "pending"
+    status = SubscriberStatus.ACTIVE if confirmed else SubscriberStatus.PENDING
     click.echo(
         f"Added {len(report.added)} {status}, skipped {len(report.skipped)}, failed {len(report.failed)}."
     )

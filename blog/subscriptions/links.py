@@ -2,20 +2,11 @@
 
 from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from flask import current_app
 
-from blog.newsletter.tokens import Purpose, TokenOwner, make_token
-
-
-def external_url(endpoint: str, **values: object) -> str:
-    """Return the absolute URL of an endpoint on the public SITE_URL."""
-    site = urlsplit(current_app.config["SITE_URL"])
-    adapter = current_app.url_map.bind(
-        site.netloc, script_name=site.path.rstrip("/") or "/", url_scheme=site.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
+from blog.platform.urls import external_url
+from blog.subscriptions.tokens import Purpose, TokenOwner, make_token
 
 
 def subscriber_token(subscriber: TokenOwner, purpose: Purpose, now: datetime | None = None) -> str:

@@ -5,9 +5,9 @@ import calendar
 from flask import Blueprint, render_template
 
 from blog.extensions import db
-from blog.pagecache import cached_page
-from blog.queries import archive_months
-from blog.templating import site_zone
+from blog.platform.zones import site_zone
+from blog.site.pagecache import cached_page
+from blog.site.queries import archive_months
 
 bp = Blueprint("archive", __name__)
 

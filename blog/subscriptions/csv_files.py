@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from blog.models import Subscriber
 from blog.models import SubscriberStatus as Status
-from blog.subscribers import (
+from blog.subscriptions.lifecycle import (
     Consent,
     InvalidEmail,
     claim_confirmation,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from blog.models import Author, new_token_secret
-from blog.subscribers import InvalidEmail, normalise_email
+from blog.subscriptions.lifecycle import InvalidEmail, normalise_email
 
 # scrypt is memory-hard (N=2**15, r=8: 32 MiB per check), so a stolen hash is slow to guess on GPUs.
 PASSWORD_METHOD = "scrypt:32768:8:1"

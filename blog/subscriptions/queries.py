@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blog.models import Delivery, Subscriber, SubscriberStatus
+from blog.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
 
 PER_PAGE = 50
 
@@ -50,5 +50,7 @@ def find_page(
 
 def delivered_count(session: Session, subscriber_id: int) -> int:
     """How many digests reached this subscriber's mail server."""
-    query = select(func.count()).where(Delivery.subscriber_id == subscriber_id, Delivery.status == "sent")
+    query = select(func.count()).where(
+        Delivery.subscriber_id == subscriber_id, Delivery.status == DeliveryStatus.SENT
+    )
     return session.scalar(query) or 0

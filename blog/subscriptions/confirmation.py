@@ -1,16 +1,22 @@
-"""The double opt-in email: render it, build it, send it. Called by the worker task or inline."""
+"""The double opt-in email: render it, build it, send it, through the worker or inline."""
 
+import logging
 from datetime import datetime
 from email.message import EmailMessage
 
 from flask import current_app, render_template
+from kombu.exceptions import OperationalError
 
+from blog import jobs
 from blog.extensions import db
+from blog.mail.message import build_message
+from blog.mail.transport import SendError, transport_from_config
 from blog.models import Subscriber, SubscriberStatus
-from blog.newsletter.links import confirm_url, external_url
-from blog.newsletter.message import build_message
-from blog.newsletter.tokens import MAX_AGE, Purpose
-from blog.newsletter.transport import transport_from_config
+from blog.platform.urls import external_url
+from blog.subscriptions.links import confirm_url
+from blog.subscriptions.tokens import MAX_AGE, Purpose
+
+log = logging.getLogger(__name__)
 
 
 def build_confirmation(subscriber: Subscriber, now: datetime | None = None) -> EmailMessage:
@@ -44,3 +50,19 @@ def send_confirmation(subscriber_id: int) -> str | None:
     with transport_from_config(current_app.config) as transport:
         transport.send(message)
     return message["Message-ID"]
+
+
+def queue_confirmation(subscriber_id: int) -> None:
+    """Send a confirmation email through the worker when REDIS_URL is set, else right now."""
+    if current_app.config.get("REDIS_URL"):
+        try:
+            current_app.extensions["celery"].send_task(jobs.SEND_CONFIRMATION, args=[subscriber_id])
+        except OperationalError:
+            log.exception("could not queue the confirmation email for subscriber %s", subscriber_id)
+        return
+    try:
+        send_confirmation(subscriber_id)
+    except SendError:
+        # Inline (development) sending must not turn a subscribe into an error page, or the answer
+        # would differ between new and known addresses. The person can ask again in 10 minutes.
+        log.exception("could not send the confirmation email to subscriber %s", subscriber_id)

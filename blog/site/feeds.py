@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from blog.extensions import db
 from blog.models import Post, Tag
-from blog.pagecache import FEED, cached_page, site_state
-from blog.queries import newest_first, posts_tagged, published_posts
-from blog.syndication import FeedInfo, atom_document, build_items, json_feed, rss_document
-from blog.templating import absolute_url, external_url_for
+from blog.platform.urls import absolute_url, external_url
+from blog.site.pagecache import FEED, cached_page, site_state
+from blog.site.queries import newest_first, posts_tagged, published_posts
+from blog.site.syndication import FeedInfo, atom_document, build_items, json_feed, rss_document
 
 bp = Blueprint("feeds", __name__)
 RSS = "application/rss+xml; charset=utf-8"
@@ -47,8 +47,8 @@ def tag_rss(tag: str) -> Response:
     info = FeedInfo(
         title=f"{config['SITE_TITLE']}: {found.name}",
         description=f"Posts tagged {found.name} on {config['SITE_TITLE']}.",
-        home_url=external_url_for("tags.show", tag=found.slug),
-        feed_url=external_url_for("feeds.tag_rss", tag=found.slug),
+        home_url=external_url("tags.show", tag=found.slug),
+        feed_url=external_url("feeds.tag_rss", tag=found.slug),
         author=author_name(),
         updated=site_state().last_modified,
     )
@@ -61,8 +61,8 @@ def site_info(endpoint: str) -> FeedInfo:
     return FeedInfo(
         title=config["SITE_TITLE"],
         description=config["SITE_DESCRIPTION"],
-        home_url=external_url_for("posts.index"),
-        feed_url=external_url_for(endpoint),
+        home_url=external_url("posts.index"),
+        feed_url=external_url(endpoint),
         author=author_name(),
         updated=site_state().last_modified,
     )
@@ -79,4 +79,4 @@ def newest_items():
 
 
 def items_for(posts: list[Post]):
-    return build_items(posts, lambda post: external_url_for("posts.show", slug=post.slug), absolute_url)
+    return build_items(posts, lambda post: external_url("posts.show", slug=post.slug), absolute_url)

@@ -1,4 +1,4 @@
-"""The dashboard's numbers: posts by state, subscribers by status and week, the last digests' deliveries.
+"""The dashboard's numbers: posts by state, and subscribers week by week.
 
 Each function is a fixed number of queries whatever the size of the list, so the dashboard
 stays one quick page for a blog with ten subscribers or a hundred thousand.
@@ -10,15 +10,13 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
-from blog.models import Delivery, Digest, Post, Schedule, Subscriber, SubscriberStatus
-from blog.newsletter.delivery import CLAIMED, FAILED, PENDING, SENT
+from blog.models import Post, Subscriber, SubscriberStatus
 from blog.newsletter.schedule import local_to_utc
-from blog.queries import visible
+from blog.site.queries import visible
 
 WEEKS = 12
-RECENT_DIGESTS = 5
 ACTIVE, UNSUBSCRIBED = SubscriberStatus.ACTIVE.value, SubscriberStatus.UNSUBSCRIBED.value
 
 
@@ -39,12 +37,6 @@ def post_counts(session: Session, now: datetime) -> PostCounts:
         ).select_from(Post)
     ).one()
     return PostCounts(published, drafts, scheduled)
-
-
-def subscriber_counts(session: Session) -> dict[str, int]:
-    """How many subscribers are in each status, every status listed (zero when none)."""
-    found = dict(session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all())
-    return {status.value: found.get(status.value, 0) for status in SubscriberStatus}
 
 
 @dataclass(frozen=True)
@@ -158,73 +150,3 @@ def describe_growth(growth: Growth) -> str:
     new = sum(week.new for week in weeks)
     left = sum(week.unsubscribed for week in weeks)
     return f"{trend}: {new} new, {left} unsubscribed."
-
-
-def current_schedule(session: Session) -> Schedule | None:
-    """The blog's one digest schedule, if the author has set it."""
-    return session.scalar(select(Schedule).order_by(Schedule.id).limit(1))
-
-
-def describe_run(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
-    """A run in zone with its abbreviation and how far off: Monday 24 November 2026, 08:00 CET (in 2 days)."""
-    local = moment.astimezone(zone)
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} {local.tzname()} ({_distance(local, now)})"
-
-
-def _distance(local: datetime, now: datetime) -> str:
-    seconds = (local - now).total_seconds()
-    if seconds <= 0:
-        return "due now"
-    if seconds < 3600:
-        minutes = max(1, round(seconds / 60))
-        return f"in {minutes} minute{'s' if minutes != 1 else ''}"
-    days = (local.date() - now.astimezone(local.tzinfo).date()).days
-    if days == 0:
-        hours = round(seconds / 3600)
-        return f"in {hours} hour{'s' if hours != 1 else ''}"
-    return "tomorrow" if days == 1 else f"in {days} days"
-
-
-@dataclass(frozen=True)
-class DigestSummary:
-    id: int
-    subject: str
-    status: str
-    scheduled_for: datetime
-    sent_at: datetime | None
-    sent: int
-    failed: int
-    pending: int  # not sent yet: waiting or being sent
-
-
-def recent_digests(session: Session, limit: int = RECENT_DIGESTS) -> list[DigestSummary]:
-    """The latest digests with their delivery counts: two queries, however many digests or rows."""
-    digests = session.scalars(
-        select(Digest)
-        .options(load_only(Digest.id, Digest.subject, Digest.status, Digest.scheduled_for, Digest.sent_at))
-        .order_by(Digest.scheduled_for.desc(), Digest.id.desc())
-        .limit(limit)
-    ).all()
-    if not digests:
-        return []
-    counts: dict[tuple[int, str], int] = {
-        (digest_id, status): number
-        for digest_id, status, number in session.execute(
-            select(Delivery.digest_id, Delivery.status, func.count())
-            .where(Delivery.digest_id.in_([digest.id for digest in digests]))
-            .group_by(Delivery.digest_id, Delivery.status)
-        )
-    }
-    return [
-        DigestSummary(
-            id=digest.id,
-            subject=digest.subject,
-            status=digest.status,
-            scheduled_for=digest.scheduled_for,
-            sent_at=digest.sent_at,
-            sent=counts.get((digest.id, SENT), 0),
-            failed=counts.get((digest.id, FAILED), 0),
-            pending=counts.get((digest.id, PENDING), 0) + counts.get((digest.id, CLAIMED), 0),
-        )
-        for digest in digests
-    ]

@@ -4,15 +4,19 @@ from flask import Blueprint, Response, abort, current_app, render_template
 from sqlalchemy import select
 
 from blog.extensions import db
-from blog.models import Digest, Post
-from blog.syndication import FeedInfo, FeedItem, rss_document
-from blog.templating import external_url_for
+from blog.models import Digest, DigestStatus, Post
+from blog.platform.urls import external_url
+from blog.site.syndication import FeedInfo, FeedItem, rss_document
 
 bp = Blueprint("digests", __name__, url_prefix="/digests")
 
 
 def sent_digests():
-    return select(Digest).where(Digest.status == "sent").order_by(Digest.sent_at.desc(), Digest.id.desc())
+    return (
+        select(Digest)
+        .where(Digest.status == DigestStatus.SENT)
+        .order_by(Digest.sent_at.desc(), Digest.id.desc())
+    )
 
 
 @bp.get("/")
@@ -23,7 +27,7 @@ def index():
 @bp.get("/<int:digest_id>/")
 def show(digest_id: int):
     digest = db.session.get(Digest, digest_id)
-    if digest is None or digest.status != "sent":
+    if digest is None or digest.status != DigestStatus.SENT:
         abort(404)
     return render_template("digests/show.html", digest=digest, posts=digest_posts(digest))
 
@@ -36,14 +40,14 @@ def feed():
     info = FeedInfo(
         title=f"{config['SITE_TITLE']}: weekly digest",
         description=f"Every weekly digest of {config['SITE_TITLE']}.",
-        home_url=external_url_for("digests.index"),
-        feed_url=external_url_for("digests.feed"),
+        home_url=external_url("digests.index"),
+        feed_url=external_url("digests.feed"),
         author=config["AUTHOR_NAME"] or config["SITE_TITLE"],
         updated=digests[0].sent_at if digests else None,
     )
     items = []
     for digest in digests:
-        url = external_url_for("digests.show", digest_id=digest.id)
+        url = external_url("digests.show", digest_id=digest.id)
         posts = digest_posts(digest)
         items.append(
             FeedItem(

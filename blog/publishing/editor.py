@@ -12,8 +12,8 @@ from blog.content.metadata import Metadata, parse_tags
 from blog.content.pipeline import RenderedText, render_text
 from blog.content.slugs import slugify
 from blog.models import Post, PostTag, Redirect, Tag, utcnow
-from blog.post_links import free_redirects, tag_ids
-from blog.queries import visible
+from blog.publishing.post_links import free_redirects, tag_ids
+from blog.site.queries import visible
 
 ACTIONS = ("save", "publish", "unpublish")
 STATUSES = ("all", "published", "drafts", "scheduled")

@@ -5,33 +5,26 @@ import time
 import webbrowser
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from dateutil import parser as date_parser
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from blog.extensions import db
-from blog.models import Digest, Schedule
+from blog.mail.transport import SendError
+from blog.models import Digest, DigestStatus, Schedule
 from blog.newsletter import delivery, digests, preview, progress
 from blog.newsletter.schedule import WEEKDAYS, parse_local_time, parse_weekday, parse_zone
 from blog.newsletter.sending import composer_from_app, send_or_queue
-from blog.newsletter.transport import SendError
+from blog.platform.zones import local_moment, site_zone
 
 digest_cli = AppGroup("digest", help="Schedule, preview and send the weekly digest.")
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def _describe_run(moment: datetime | None, zone_name: str) -> str:
-    if moment is None:
-        return "not scheduled"
-    local = moment.astimezone(ZoneInfo(zone_name))
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} {zone_name} ({moment:%H:%M} UTC)"
+def init_app(app: Flask) -> None:
+    app.cli.add_command(digest_cli)
 
 
 @digest_cli.command("schedule")
@@ -43,7 +36,7 @@ def _describe_run(moment: datetime | None, zone_name: str) -> str:
 @click.option("--disable", is_flag=True, help="Stop sending digests.")
 def schedule_command(weekday, local_time, timezone, min_posts, hold, disable) -> None:
     """Show the schedule, or set it: --weekday mon --time 08:00 --tz Europe/Berlin."""
-    current = db.session.scalar(select(Schedule).order_by(Schedule.id))
+    current = digests.current_schedule(db.session)
     if (
         not any(value is not None for value in (weekday, local_time, timezone, min_posts, hold))
         and not disable
@@ -81,7 +74,9 @@ def _print_schedule(schedule: Schedule) -> None:
         f"Every {WEEKDAYS[schedule.weekday]} at {schedule.local_time:%H:%M} {schedule.timezone}, {mode}; "
         f"weeks with fewer than {schedule.min_posts} posts are skipped."
     )
-    state = _describe_run(schedule.next_run_at, schedule.timezone) if schedule.enabled else "disabled"
+    state = (
+        local_moment(schedule.next_run_at, schedule.timezone, utc=True) if schedule.enabled else "disabled"
+    )
     click.echo(f"Next digest: {state}")
 
 
@@ -96,7 +91,7 @@ def _parse_at(value: str | None) -> datetime:
             moment = date_parser.parse(value)
         except (ValueError, OverflowError):
             raise click.BadParameter(f"{value!r} is not a date and time, e.g. '2026-11-23 08:00'") from None
-        return (moment if moment.tzinfo else moment.replace(tzinfo=_zone())).astimezone(UTC)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=site_zone())).astimezone(UTC)
     return preview.next_digest_moment(db.session, datetime.now(UTC))
 
 
@@ -112,7 +107,7 @@ def preview_command(at: str | None, part: str, open_file: bool) -> None:
     composed = upcoming.composed
     click.echo(f"Subject: {composed.subject}", err=True)
     click.echo(
-        f"For: {_describe_run(when, current_app.config['TIMEZONE'])}; {_count(len(upcoming.posts), 'post')}; "
+        f"For: {local_moment(when, utc=True)}; {_count(len(upcoming.posts), 'post')}; "
         f"{_count(upcoming.active_subscribers, 'active subscriber')}",
         err=True,
     )
@@ -145,7 +140,7 @@ def send_command(now_flag: bool) -> None:
     digest = digests.create_digest(db.session, composer_from_app(), datetime.now(UTC))
     if digest is None:  # pragma: no cover - only a schedule can collide
         raise click.ClickException("a digest for this moment exists already")
-    if digest.status == "skipped":
+    if digest.status == DigestStatus.SKIPPED:
         db.session.commit()
         raise click.ClickException("there are no posts since the last digest: nothing to send")
     _start_sending(digest)
@@ -167,8 +162,8 @@ def _send_or_queue(digest_id: int) -> None:
 
 
 def _print_counts(digest: Digest) -> None:
-    numbers = delivery.counts(db.session, digest.id)
-    summary = ", ".join(f"{numbers[status]} {status}" for status in delivery.STATUSES)
+    numbers = progress.digest_counts(db.session, digest.id)
+    summary = ", ".join(f"{count} {status}" for status, count in numbers.items())
     click.echo(f"Digest {digest.id} ({digest.status}): {summary}")
 
 
@@ -183,23 +178,22 @@ def status_command(digest_id: int | None) -> None:
             f"no digest {digest_id}" if digest_id else "no digest has been created yet"
         )
     click.echo(f"Digest {digest.id}: {digest.subject or '(no subject)'}")
-    if digest.status == "sending" and sys.stdout.isatty():
+    if digest.status == DigestStatus.SENDING and sys.stdout.isatty():
         _watch(digest)
     _print_counts(digest)
 
 
 def _watch(digest: Digest) -> None:
     """A progress bar over the digest's rows until none is pending or claimed (Ctrl-C stops)."""
-    total = sum(delivery.counts(db.session, digest.id).values())
+    total = sum(progress.digest_counts(db.session, digest.id).values())
     with click.progressbar(length=total, label="Sending", show_pos=True) as bar:
         done = 0
         while True:
-            numbers = delivery.counts(db.session, digest.id)
-            finished = numbers["sent"] + numbers["failed"] + numbers["skipped"]
+            finished = progress.done(progress.digest_counts(db.session, digest.id))
             bar.update(finished - done)
             done = finished
             db.session.rollback()  # see the worker's commits on the next read
-            if finished >= total or db.session.get(Digest, digest.id).status != "sending":
+            if finished >= total or db.session.get(Digest, digest.id).status != DigestStatus.SENDING:
                 break
             time.sleep(0.5)
 
@@ -254,7 +248,7 @@ def list_command() -> None:
     rows = progress.recent_digests(db.session, 20)
     if not rows:
         click.echo("No digest has been created yet.")
-    for digest, numbers in rows:
-        when = _describe_run(digest.scheduled_for, current_app.config["TIMEZONE"])
+    for digest in rows:
+        when = local_moment(digest.scheduled_for, utc=True)
         click.echo(f"{digest.id:>4}  {digest.status:<9} {when}  {digest.subject or '(no posts)'}  "
-                   f"[{numbers['sent']} sent, {numbers['failed']} failed]")  # fmt: skip
+                   f"[{digest.sent} sent, {digest.failed} failed]")  # fmt: skip

@@ -1,9 +1,0 @@
-"""Entry point of the `weeknote` console script: Flask's CLI bound to create_app."""
-
-from flask.cli import FlaskGroup
-
-from blog import create_app
-
-
-def main() -> None:
-    FlaskGroup(create_app=create_app, help="Weeknote: a blog with a weekly digest.").main()
