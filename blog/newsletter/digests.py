@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from blog.models import Digest, DigestStatus, Post, PostTag, Schedule
 from blog.newsletter.compose import ComposedDigest, DigestPost, SiteInfo, compose_digest, digest_period
 from blog.newsletter.schedule import next_run_after
+from blog.platform.urls import external_url
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,13 @@ class Composer:
     site: SiteInfo
 
     def post_url(self, post: Post) -> str:
-        return f"{self.site.url.rstrip('/')}/posts/{post.slug}/"
+        return external_url("posts.show", slug=post.slug)
 
-    def web_url(self, digest: Digest) -> str:
-        return f"{self.site.url.rstrip('/')}/digests/{digest.id}/"
+    def web_url(self, digest: Digest | None) -> str:
+        """A sent digest's web copy; for a preview (no digest yet) the list of them."""
+        if digest is None:
+            return external_url("digests.index")
+        return external_url("digests.show", digest_id=digest.id)
 
 
 def current_schedule(session: Session) -> Schedule | None:

@@ -12,6 +12,7 @@ from blog.newsletter import digests
 from blog.newsletter.compose import ComposedDigest, format_period
 from blog.newsletter.mailer import Recipient
 from blog.newsletter.sending import composer_from_app, mailer_for
+from blog.platform.urls import external_url
 from blog.subscriptions.queries import status_counts
 
 
@@ -59,8 +60,7 @@ def build_preview(session: Session, at: datetime) -> Preview:
     each recipient's unsubscribe link differ); nothing is saved."""
     composer = composer_from_app()
     start, end = digests.period_for(session, composer, at)
-    web_url = f"{composer.site.url.rstrip('/')}/digests/"
-    posts, composed = digests.compose_for(session, composer, start, end, web_url)
+    posts, composed = digests.compose_for(session, composer, start, end, composer.web_url(None))
     schedule = active_schedule(session)
     return Preview(
         at=at,
@@ -82,7 +82,7 @@ def send_test(preview: Preview, address: str) -> None:
     """
     composed = preview.composed
     stand_in = Digest(id=0, subject=f"[Test] {composed.subject}", html=composed.html, text=composed.text)
-    home = f"{current_app.config['SITE_URL'].rstrip('/')}/"
+    home = external_url("posts.index")
     mailer = mailer_for(stand_in, unsubscribe=lambda _: home)
     message = mailer.message_for(0, Recipient(id=0, email=address, token_secret="test"))
     with transport_from_config(current_app.config) as transport:
