@@ -11,7 +11,7 @@ from wtforms import BooleanField, TextAreaField
 from blog.extensions import db
 from blog.models import Subscriber, SubscriberStatus
 from blog.platform.zones import site_zone
-from blog.subscriptions import lifecycle as subscribers
+from blog.subscriptions import lifecycle
 from blog.subscriptions.confirmation import queue_confirmation
 from blog.subscriptions.csv_files import (
     MAX_IMPORT_BYTES,
@@ -74,8 +74,8 @@ def show(subscriber_id: int):
         "admin/subscribers/show.html",
         subscriber=subscriber,
         delivered=delivered_count(db.session, subscriber.id),
-        consent_version=subscribers.CONSENT_VERSION,
-        consent_text=subscribers.CONSENT_TEXT,
+        consent_version=lifecycle.CONSENT_VERSION,
+        consent_text=lifecycle.CONSENT_TEXT,
     )
 
 
@@ -87,7 +87,7 @@ def erase(subscriber_id: int):
     if not form.validate_on_submit():
         return render_template("admin/subscribers/erase.html", subscriber=subscriber, form=form)
     email = subscriber.email
-    subscribers.erase(db.session, email)
+    lifecycle.erase(db.session, email)
     db.session.commit()
     # No address in the message: it travels in the session cookie, and this person asked to be forgotten.
     flash("Erased. Only a hash of the address is kept, so no import can add it again.", "success")

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from blog.extensions import db
 from blog.models import SubscriberStatus
-from blog.subscriptions import lifecycle as subscribers
+from blog.subscriptions import lifecycle
 from blog.subscriptions.confirmation import queue_confirmation
 from blog.subscriptions.csv_files import (
     ImportOptions,
@@ -41,7 +41,7 @@ def export_command() -> None:
 @click.argument("email")
 def delete_command(email: str) -> None:
     """Erase EMAIL completely, keeping only a hash so that no import can add it again."""
-    found = subscribers.erase(db.session, email)
+    found = lifecycle.erase(db.session, email)
     db.session.commit()
     if found:
         click.echo(f"Erased {email}. Its hash stays on the suppression list: imports will skip it.")

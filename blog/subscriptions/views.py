@@ -12,7 +12,7 @@ from blog.extensions import csrf, db
 from blog.models import Subscriber
 from blog.models import SubscriberStatus as Status
 from blog.platform import ratelimit
-from blog.subscriptions import lifecycle as subscribers
+from blog.subscriptions import lifecycle
 from blog.subscriptions.confirmation import queue_confirmation
 from blog.subscriptions.tokens import (
     MAX_AGE,
@@ -37,8 +37,8 @@ class SubscribeForm(FlaskForm):
 
     def validate_email(self, field: EmailField) -> None:
         try:
-            field.data = subscribers.normalise_email(field.data)
-        except subscribers.InvalidEmail as error:
+            field.data = lifecycle.normalise_email(field.data)
+        except lifecycle.InvalidEmail as error:
             raise ValidationError(f"We cannot send to that address: {error}") from error
 
 
@@ -79,7 +79,7 @@ def confirm(token: str):
     if subscriber.status not in (Status.PENDING, Status.ACTIVE):  # unsubscribed since the email went out
         return _bad_link(Purpose.CONFIRM, "stale")
     if subscriber.status == Status.PENDING and request.method == "POST":
-        subscribers.confirm(db.session, subscriber, request.remote_addr, _now())
+        lifecycle.confirm(db.session, subscriber, request.remote_addr, _now())
         db.session.commit()
     return render_template("subscribe/confirm.html", subscriber=subscriber)
 
@@ -102,7 +102,7 @@ def unsubscribe(token: str):
             queue_confirmation(subscriber_id)
         return redirect(url_for("subscribe.thanks"), code=303)
     if request.method == "POST":
-        subscribers.unsubscribe(subscriber, _now())
+        lifecycle.unsubscribe(subscriber, _now())
         db.session.commit()
     if one_click:  # mail providers post this themselves: no page, no cookie, no redirect
         return Response("Unsubscribed.\n", 200, mimetype="text/plain")
@@ -115,15 +115,15 @@ def _now() -> datetime:
 
 def _ask(email: str, source: str) -> int | None:
     """Record a subscribe request and commit; return the subscriber id when a confirmation is due."""
-    consent = subscribers.Consent(
+    consent = lifecycle.Consent(
         at=_now(), ip=request.remote_addr, user_agent=request.user_agent.string, source=source
     )
     try:
-        subscriber = subscribers.request_subscription(db.session, email, consent)
+        subscriber = lifecycle.request_subscription(db.session, email, consent)
         db.session.commit()
     except IntegrityError:  # the same new address sent twice at once: the other request created it
         db.session.rollback()
-        subscriber = subscribers.request_subscription(db.session, email, consent)
+        subscriber = lifecycle.request_subscription(db.session, email, consent)
         db.session.commit()
     return subscriber.id if subscriber else None
 
