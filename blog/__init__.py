@@ -11,7 +11,7 @@ from blog.admin import commands as admin_commands
 from blog.config import Config, TestConfig, finish_config
 from blog.extensions import cache, celery_init_app, csrf, db, migrate
 from blog.newsletter import commands as newsletter_commands
-from blog.platform import assets, errors, health, logs, ratelimit, security, templating
+from blog.platform import assets, errors, health, logs, ratelimit, security, templating, urls
 from blog.platform import commands as platform_commands
 from blog.publishing import commands as publishing_commands
 from blog.site import archive, digest_pages, discovery, feeds, pagecache, posts, search, tags
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(TestConfig() if config.get("TESTING") else Config())
     app.config.update(config)
     finish_config(app.config, Path(app.instance_path))
+    app.url_map.converters["int"] = urls.IntegerConverter  # before any route is added
     register_extensions(app)
     register_templating(app)
     register_blueprints(app)

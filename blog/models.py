@@ -45,6 +45,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The largest id a row can have (PostgreSQL's integer); a larger number from a URL or a token
+# would make SQLite's driver raise OverflowError.
+LARGEST_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -64,6 +64,9 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
+    """Sign out, and end the author's other sessions too: a copied cookie must not outlive this."""
+    authors.end_sessions(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("admin.auth.sign_in"))

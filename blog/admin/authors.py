@@ -61,6 +61,11 @@ def set_password(author: Author, password: str, one_time: bool = False) -> None:
     check_new_password(password)
     author.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
     author.must_change_password = one_time
+    end_sessions(author)
+
+
+def end_sessions(author: Author) -> None:
+    """Sign the author out everywhere: every session and remember-me cookie names the old key."""
     author.session_key = new_token_secret()
 
 

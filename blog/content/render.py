@@ -1,4 +1,4 @@
-"""Render Markdown to HTML with the extension set in DESIGN.md."""
+"""Render Markdown to HTML with the extension set in docs/architecture.md ("Markdown and sanitising")."""
 
 import threading
 

@@ -7,7 +7,18 @@ in on: behind a proxy, or from the worker, that Host is not the public address.
 from urllib.parse import urlsplit
 
 from flask import current_app
+from werkzeug import routing
 from werkzeug.routing import MapAdapter
+
+from blog.models import LARGEST_ID
+
+
+class IntegerConverter(routing.IntegerConverter):
+    """`<int:...>` in every route: a number the database can hold, else the URL does not match (404)."""
+
+    def __init__(self, map: routing.Map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def external_url(endpoint: str, **values: object) -> str:

@@ -41,9 +41,10 @@ def json_document() -> Response:
 @cached_page(FEED)
 def tag_rss(tag: str) -> Response:
     found = db.session.scalar(select(Tag).where(Tag.slug == tag))
-    if found is None:
-        return Response("No such tag.\n", 404, content_type="text/plain; charset=utf-8")
     config = current_app.config
+    posts = db.session.scalars(posts_tagged(found).limit(config["FEED_ITEMS"])).all() if found else []
+    if not posts:  # as /tags/<tag>/: a tag only drafts or scheduled posts carry is not public yet
+        return Response("No such tag.\n", 404, content_type="text/plain; charset=utf-8")
     info = FeedInfo(
         title=f"{config['SITE_TITLE']}: {found.name}",
         description=f"Posts tagged {found.name} on {config['SITE_TITLE']}.",
@@ -52,7 +53,6 @@ def tag_rss(tag: str) -> Response:
         author=author_name(),
         updated=site_state().last_modified,
     )
-    posts = db.session.scalars(posts_tagged(found).limit(config["FEED_ITEMS"])).all()
     return Response(rss_document(info, items_for(posts)), content_type=RSS)
 
 

@@ -18,7 +18,7 @@ MEDIA_MAX_AGE = 365 * 24 * 3600
 
 
 @bp.get("/", defaults={"page": 1})
-@bp.get("/page/<int:page>/")
+@bp.get("/page/<int(min=1):page>/")
 @cached_page()
 def index(page: int):
     pagination = db.paginate(

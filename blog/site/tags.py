@@ -19,7 +19,7 @@ def index():
 
 
 @bp.get("/<tag>/", defaults={"page": 1})
-@bp.get("/<tag>/page/<int:page>/")
+@bp.get("/<tag>/page/<int(min=1):page>/")
 @cached_page()
 def show(tag: str, page: int):
     found = find_tag(tag)

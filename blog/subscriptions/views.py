@@ -9,7 +9,7 @@ from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from blog.extensions import csrf, db
-from blog.models import Subscriber
+from blog.models import LARGEST_ID, Subscriber
 from blog.models import SubscriberStatus as Status
 from blog.platform import ratelimit
 from blog.subscriptions import lifecycle
@@ -131,7 +131,8 @@ def _ask(email: str, source: str) -> int | None:
 def _load(token: str, purpose: Purpose) -> tuple[Subscriber | None, str | None]:
     """Return the token's subscriber and None, or None and why: 'expired' or 'invalid'."""
     subscriber_id = token_subscriber_id(token)
-    subscriber = db.session.get(Subscriber, subscriber_id) if subscriber_id is not None else None
+    known = subscriber_id is not None and 0 < subscriber_id <= LARGEST_ID  # else it overflows the database
+    subscriber = db.session.get(Subscriber, subscriber_id) if known else None
     if subscriber is None:
         return None, "invalid"
     try:
