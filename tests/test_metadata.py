@@ -1,4 +1,4 @@
-"""Normalisation follows DESIGN.md's table: each field's sources in order, the rest in extra."""
+"""Normalisation follows docs/architecture.md's table: each field's sources in order, the rest in extra."""
 
 import os
 from datetime import UTC, date, datetime

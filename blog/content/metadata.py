@@ -1,4 +1,4 @@
-"""Normalise front matter from any blog into Weeknote's fields (the normalisation table in docs/architecture.md).
+"""Normalise front matter from any blog into Weeknote's fields (docs/architecture.md's normalisation table).
 
 Each field takes the first source that has a value. Whatever a post's front matter
 says that no field takes is kept in `extra`, so nothing the author wrote is lost.
