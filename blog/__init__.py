@@ -11,7 +11,7 @@ from blog.admin import commands as admin_commands
 from blog.config import Config, TestConfig, finish_config
 from blog.extensions import cache, celery_init_app, csrf, db, migrate
 from blog.newsletter import commands as newsletter_commands
-from blog.platform import assets, errors, health, logs, ratelimit, security, templating, urls
+from blog.platform import assets, errors, health, logs, proxies, ratelimit, security, templating, urls
 from blog.platform import commands as platform_commands
 from blog.publishing import commands as publishing_commands
 from blog.site import archive, digest_pages, discovery, feeds, pagecache, posts, search, tags
@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     logs.init_app(app)
+    proxies.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

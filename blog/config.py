@@ -36,6 +36,7 @@ DEFAULTS = {
     "DELIVERY_RETRY_BASE": 30.0,
     "DISPATCH_INTERVAL": 60.0,  # seconds between two dispatcher runs of the beat
     "LOG_FORMAT": "text",  # or "json": one JSON object per line
+    "TRUSTED_PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
 }
 SMTP_SECURITY_MODES = ("none", "starttls", "tls")
 SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
@@ -114,6 +115,10 @@ def finish_config(config: dict, instance_path: Path) -> None:
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    if config["TRUSTED_PROXY_HOPS"] < 0:
+        raise ValueError(f"TRUSTED_PROXY_HOPS={config['TRUSTED_PROXY_HOPS']} must be 0 or more")
+    # Written when a request arrives with X-Forwarded-For that no setting trusts (`weeknote doctor`).
+    config.setdefault("FORWARDED_SEEN_FILE", str(instance_path / "forwarded-requests-seen"))
     if config.get("MAX_CONTENT_LENGTH") is None:  # refuse a huge upload before reading it all
         config["MAX_CONTENT_LENGTH"] = config["COVER_MAX_BYTES"] + 1024 * 1024  # room for the text
     # The author's session cookies travel only over HTTPS once the site is served that way.

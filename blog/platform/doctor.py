@@ -4,6 +4,7 @@ import base64
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import dkim.crypto
@@ -230,7 +231,25 @@ def redacted(url: str) -> str:
     return url
 
 
+def check_proxy(config: Mapping) -> list[Finding]:
+    hops = config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        return [Finding("ok", "TRUSTED_PROXY_HOPS", f"X-Forwarded-* headers of {hops} proxies trusted")]
+    seen = Path(config["FORWARDED_SEEN_FILE"])
+    if seen.exists():
+        return [
+            Finding(
+                "warn",
+                "TRUSTED_PROXY_HOPS",
+                f"is 0, but requests came with X-Forwarded-For ({seen.read_text().strip()}): behind a "
+                "proxy every visitor shares one rate limit and consent records hold its address; set it "
+                "to the number of proxies in front (1 for one), then remove " + str(seen),
+            )
+        ]
+    return [Finding("ok", "TRUSTED_PROXY_HOPS", "0: no request has come through a proxy")]
+
+
 def run_checks(config: Mapping) -> list[Finding]:
     """Every check, in the order the report prints them."""
-    checks = (check_secret_key, check_site_url, check_smtp, check_dkim, check_redis)
+    checks = (check_secret_key, check_site_url, check_proxy, check_smtp, check_dkim, check_redis)
     return [finding for check in checks for finding in check(config)]

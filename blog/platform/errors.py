@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from blog.extensions import db
 from blog.models import Redirect
+from blog.platform import ratelimit
 
 # A missing page may be cached as long as a page (site.pagecache.PAGE): a post published a
 # minute later is found.
@@ -42,7 +43,8 @@ def not_found(error: HTTPException):
 
 def too_many_requests(error: HTTPException):
     template = "admin/auth/limited.html" if in_console() else "subscribe/limited.html"
-    return render_template(template, limit=getattr(error, "description", "")), 429
+    page = render_template(template, limit=getattr(error, "description", ""))
+    return page, 429, {"Retry-After": str(ratelimit.retry_after())}
 
 
 def form_expired(error: CSRFError):

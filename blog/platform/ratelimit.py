@@ -1,5 +1,8 @@
 """Per-client rate limits on the few views that need them (on Redis when REDIS_URL is set)."""
 
+import math
+import time
+
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -21,3 +24,10 @@ def limit_view(app: Flask, endpoint: str, setting: str, scope: str, methods: lis
     limiter: Limiter = app.extensions["weeknote_limiter"]
     limit = limiter.limit(lambda: current_app.config[setting], methods=methods, scope=scope)
     app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+
+
+def retry_after() -> int:
+    """Seconds until the limit this request broke lets the client in again (for Retry-After)."""
+    limiter: Limiter = current_app.extensions["weeknote_limiter"]
+    broken = limiter.current_limit
+    return max(1, math.ceil(broken.reset_at - time.time())) if broken else 60
