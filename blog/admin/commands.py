@@ -3,11 +3,12 @@
 import sys
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 
 from blog.admin import authors
 from blog.extensions import db
+from blog.platform.urls import external_url
 
 
 def init_app(app: Flask) -> None:
@@ -48,7 +49,7 @@ def create_author_command(email: str | None, password_stdin: bool, if_none: bool
     except authors.AuthorError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
-    sign_in = f"{current_app.config['SITE_URL']}/admin/"
+    sign_in = external_url("admin.dashboard.index")
     if if_none:
         click.echo(f"Created the author {author.email} with the one-time password: {password}")
         click.echo(f"Sign in at {sign_in}; you will be asked to choose your own password.")

@@ -4,7 +4,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
@@ -18,6 +17,7 @@ from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
 from blog.newsletter.digests import Composer
 from blog.newsletter.dispatch import dispatch
 from blog.newsletter.mailer import DigestMailer, Recipient
+from blog.platform.zones import site_zone
 from blog.subscriptions.links import unsubscribe_urls
 
 
@@ -28,7 +28,7 @@ def composer_from_app() -> Composer:
         url=config["SITE_URL"],
         description=config["SITE_DESCRIPTION"],
         postal_address=config["MAIL_POSTAL_ADDRESS"],
-        zone=ZoneInfo(config["TIMEZONE"]),
+        zone=site_zone(),
         subject_template=config.get("DIGEST_SUBJECT") or DEFAULT_SUBJECT,
     )
     return Composer(env=current_app.jinja_env, site=site)
