@@ -149,7 +149,10 @@ def test_export_is_the_cli_export(app, admin, client, runner):
     assert response.headers["Content-Disposition"] == f'attachment; filename="subscribers-{today}.csv"'
     cli = runner.invoke(args=["subscribers", "export"])
     assert cli.exit_code == 0
-    assert response.text == cli.stdout and "a@example.com" in response.text and "Firefox/140" in response.text
+    # Lines end in CRLF (RFC 4180); click's test runner turns the command's CRLF into LF.
+    assert response.text.replace("\r\n", "\n") == cli.stdout
+    assert response.text.count("\r\n") == 3
+    assert "a@example.com" in response.text and "Firefox/140" in response.text
 
 
 def test_import_adds_pending_people_and_reports_each_line(app, admin):

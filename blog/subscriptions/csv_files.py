@@ -40,6 +40,9 @@ EXPORT_COLUMNS = (
 )
 EMAIL_HEADERS = ("email", "email address", "e-mail", "e-mail address", "mail")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024  # about 100,000 addresses; larger lists can be split
+# A spreadsheet runs a cell that starts with one of these as a formula; a visitor controls their
+# address and User-Agent, so exported cells that start so get a leading apostrophe (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ImportOptionsError(ValueError):
@@ -83,13 +86,24 @@ def export_rows(session: Session) -> Iterator[dict[str, str]]:
 
 def write_csv(rows: Iterable[dict[str, str]], out: TextIO) -> int:
     """Write the rows as CSV with a header line; return how many rows were written."""
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    # CRLF as RFC 4180 has it: a field holding a bare CR (a User-Agent can) is then quoted too.
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     count = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({column: defuse(value) for column, value in row.items()})
         count += 1
     return count
+
+
+def defuse(value: str) -> str:
+    """The cell as text a spreadsheet shows and never runs."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def undo_defuse(value: str) -> str:
+    """A cell of Weeknote's own export as it was before defuse()."""
+    return value[1:] if value.startswith("'") and value[1:2] in FORMULA_STARTS else value
 
 
 @dataclass
@@ -161,7 +175,7 @@ def _import_rows(
     report = ImportReport()
     seen: set[str] = set()
     for row in reader:
-        line, raw = reader.line_num, (row.get(column) or "").strip()
+        line, raw = reader.line_num, undo_defuse((row.get(column) or "").strip())
         try:
             email = normalise_email(raw)
         except InvalidEmail as error:
