@@ -34,7 +34,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(TestConfig() if config.get("TESTING") else Config())
     app.config.update(config)
     finish_config(app.config, Path(app.instance_path))
-    app.url_map.converters["int"] = urls.IntegerConverter  # before any route is added
     register_extensions(app)
     register_templating(app)
     register_blueprints(app)
@@ -46,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     logs.init_app(app)
     proxies.init_app(app)
+    urls.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

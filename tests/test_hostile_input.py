@@ -151,3 +151,35 @@ def test_control_characters_typed_in_the_editor_are_stripped_with_a_warning(app,
         post = db.session.scalar(sa.select(Post))
         assert (post.title, [tag.name for tag in post.tags]) == ("Typedtitle", ["ab"])
     assert "control character" in admin.get(answer.location).text
+
+
+def test_a_line_break_in_next_after_signing_in_lands_on_the_dashboard(client, author):
+    form = {"email": author, "password": AUTHOR_PASSWORD}
+    answer = submit(client, "/admin/sign-in?next=/admin/posts/%0d%0aSet-Cookie:%20x=1", form)
+    assert answer.status_code == 302 and answer.location == "/admin/"
+
+
+def test_slash_redirects_point_at_site_url_not_at_the_host_the_request_named(app, client, posts):
+    answer = client.get("/posts/published", headers={"Host": "evil.example"})
+    assert answer.status_code in (301, 308)
+    assert answer.location == f"{app.config['SITE_URL']}/posts/published/"
+
+
+def test_only_real_style_attributes_are_allowed_by_the_page_policy(app, client):
+    """Text that looks like a style attribute inside code is text, not something to allow."""
+    from blog.platform.security import content_security_policy
+
+    body = b'<p style="color: red">x</p><code>&lt;b style="x"&gt;</code><pre>a style="y" b</pre>'
+    policy = content_security_policy(body)
+    assert policy.count("'sha256-") == 1
+
+
+def test_a_cover_just_over_the_limit_says_by_how_much(app):
+    from blog.publishing.covers import CoverError, check_cover
+
+    limit = 5 * 1024 * 1024
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * (limit + 10)
+    with pytest.raises(CoverError) as refused:
+        check_cover(png, "big.png", limit)
+    size, most = str(refused.value).split(" is ")[1].split("; covers can be at most ")
+    assert size.split()[0] != most.split()[0], str(refused.value)

@@ -98,6 +98,8 @@ def safe_next(target: str | None) -> str:
     default = url_for("admin.dashboard.index")
     if not target:
         return default
+    if any(ord(character) < 32 or ord(character) == 127 for character in target):
+        return default  # a line break would split the Location header
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/admin/") or "\\" in target:
         return default

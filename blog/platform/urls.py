@@ -6,11 +6,28 @@ in on: behind a proxy, or from the worker, that Host is not the public address.
 
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import Flask, current_app, redirect, request
 from werkzeug import routing
-from werkzeug.routing import MapAdapter
+from werkzeug.routing import MapAdapter, RequestRedirect
 
 from blog.models import LARGEST_ID
+
+
+def init_app(app: Flask) -> None:
+    """Bound `<int:...>` (before any route is added) and send slash redirects to SITE_URL."""
+    app.url_map.converters["int"] = IntegerConverter
+    app.before_request(redirect_on_site_url)
+
+
+def redirect_on_site_url():
+    """Werkzeug's own redirects (/posts/x to /posts/x/) name the Host the request came with; a
+    forged Host would get a redirect to anywhere. Answer them on SITE_URL instead."""
+    moved = request.routing_exception
+    if not isinstance(moved, RequestRedirect):
+        return None
+    target = urlsplit(moved.new_url)
+    path = target.path.removeprefix(request.script_root)
+    return redirect(absolute_url(path) + (f"?{target.query}" if target.query else ""), code=moved.code)
 
 
 class IntegerConverter(routing.IntegerConverter):

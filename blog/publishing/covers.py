@@ -47,9 +47,12 @@ def check_cover(data: bytes, filename: str, max_bytes: int) -> Cover:
     if not data:
         raise CoverError(f"The file {filename or 'chosen'} is empty. Choose a {KINDS} image.")
     if len(data) > max_bytes:
+        size, most = human_size(len(data)), human_size(max_bytes)
+        if size == most:  # just over the limit: "5.0 MB; at most 5.0 MB" would not say why
+            size, most = f"{len(data):,} bytes", f"{max_bytes:,} bytes ({most})"
         raise CoverError(
-            f"{filename or 'The image'} is {human_size(len(data))}; covers can be at most "
-            f"{human_size(max_bytes)}. Make it smaller and upload it again."
+            f"{filename or 'The image'} is {size}; covers can be at most {most}. "
+            "Make it smaller and upload it again."
         )
     kind = image_kind(data)
     if kind is None:
