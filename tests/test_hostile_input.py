@@ -183,3 +183,17 @@ def test_a_cover_just_over_the_limit_says_by_how_much(app):
         check_cover(png, "big.png", limit)
     size, most = str(refused.value).split(" is ")[1].split("; covers can be at most ")
     assert size.split()[0] != most.split()[0], str(refused.value)
+
+
+def test_searches_never_fill_the_shared_cache(app_factory, redis_url, posts):
+    """The shared Redis also holds the mail queue: a visitor varying ?page= or ?q= must not fill it."""
+    import redis
+
+    site = app_factory(REDIS_URL=redis_url)
+    client = site.test_client()
+    assert client.get("/").status_code == 200
+    for number in range(30):
+        assert client.get(f"/search?q=published+{number}&page={number * 7919}").status_code == 200
+    assert "Published" in client.get("/search?q=published").text
+    keys = redis.Redis.from_url(redis_url).keys("weeknote:page:*")
+    assert len(keys) == 1  # the home page

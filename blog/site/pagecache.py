@@ -109,8 +109,13 @@ def as_utc(moment: datetime | str | None) -> datetime | None:
     return moment
 
 
-def cached_page(cache_control: str = PAGE, vary_args: Iterable[str] = ()) -> Callable:
-    """Serve a view from the page cache with ETag, Last-Modified and 304s; render on a miss."""
+def cached_page(cache_control: str = PAGE, vary_args: Iterable[str] = (), shared: bool = True) -> Callable:
+    """Serve a view from the page cache with ETag, Last-Modified and 304s; render on a miss.
+
+    A page whose address a visitor can vary without end (search: any words, any page) is kept
+    only in this process's bounded memory (`shared=False`): in the shared Redis, which also holds
+    the mail queue, such pages would pile up for a day each.
+    """
     vary_args = tuple(vary_args)
 
     def decorator(view: Callable) -> Callable:
@@ -121,7 +126,7 @@ def cached_page(cache_control: str = PAGE, vary_args: Iterable[str] = ()) -> Cal
             if vary_args:
                 key += "&".join(f"{name}={request.args.get(name, '')[:200]}" for name in vary_args)
             use_cache = current_app.config["PAGE_CACHE"]
-            page = lookup(key, state, cache_control) if use_cache else None
+            page = lookup(key, state, cache_control, shared) if use_cache else None
             if page is None:
                 rendered = make_response(view(**kwargs))
                 if rendered.status_code != 200:  # redirects and the like are never cached
@@ -129,7 +134,8 @@ def cached_page(cache_control: str = PAGE, vary_args: Iterable[str] = ()) -> Cal
                 entry = to_entry(rendered)
                 page = to_page(entry, state, cache_control)
                 if use_cache:
-                    cache.set(key, entry)
+                    if shared:
+                        cache.set(key, entry)
                     remember(key, page)
             response = current_app.response_class(page.body, headers=page.headers)
             environ = request.environ
@@ -142,11 +148,11 @@ def cached_page(cache_control: str = PAGE, vary_args: Iterable[str] = ()) -> Cal
     return decorator
 
 
-def lookup(key: str, state: SiteState, cache_control: str) -> Page | None:
+def lookup(key: str, state: SiteState, cache_control: str, shared: bool = True) -> Page | None:
     """A page from this process's memory, else from the shared cache."""
     memo: ProcessMemo = current_app.extensions["pagecache"]
     page = memo.pages.get(key)
-    if page is None and (entry := cache.get(key)) is not None:
+    if page is None and shared and (entry := cache.get(key)) is not None:
         page = to_page(entry, state, cache_control)
         remember(key, page)
     return page

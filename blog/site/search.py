@@ -10,7 +10,7 @@ bp = Blueprint("search", __name__)
 
 
 @bp.get("/search")
-@cached_page(vary_args=("q", "page"))
+@cached_page(vary_args=("q", "page"), shared=False)
 def index():
     query = request.args.get("q", "")[:MAX_QUERY_CHARS].strip()
     page = request.args.get("page", 1, type=int)
