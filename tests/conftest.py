@@ -2,41 +2,32 @@
 
 import os
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
-from helpers import sign_in
+from helpers import (
+    AUTHOR_EMAIL,
+    AUTHOR_PASSWORD,
+    BACKENDS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CONTENT,
+    SITE,
+    add_post,
+    add_subscribers,
+    make_app,
+    require,
+    sign_in,
+)
 from servers import CeleryWorker, RedisServer, SMTPServer, require_program
 from sqlalchemy import event
 
-from blog import create_app
 from blog.admin import authors
 from blog.config import normalise_database_url
 from blog.extensions import db
-
-CONTENT = Path(__file__).parent / "content"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",  # this machine has no network; don't let Chromium try
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-
-
-def make_app(instance: Path, database_url: str, **overrides):
-    config = {
-        "TESTING": True,
-        "INSTANCE_PATH": str(instance),
-        "SQLALCHEMY_DATABASE_URI": database_url,
-    }
-    return create_app(config | overrides)
 
 
 @pytest.fixture(scope="session")
@@ -95,10 +86,6 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-AUTHOR_EMAIL = "author@example.com"
-AUTHOR_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -189,6 +176,36 @@ def smtp_config(smtp_server) -> dict:
 
 
 @pytest.fixture
+def mail_site_config() -> dict:
+    """Settings mail_site adds to SITE's: none here; a module that needs more overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def mail_site(app_factory, smtp_config, mail_site_config):
+    """The site (SITE's settings plus mail_site_config) on the test database, its mail going to
+    smtp_server. No REDIS_URL: digests are sent in the request or command, as in development."""
+    return app_factory(**(SITE | smtp_config | mail_site_config))
+
+
+@pytest.fixture
+def week(mail_site) -> None:
+    """In mail_site: three posts this week (Newest, Middle, Oldest: one, two and three days ago,
+    tagged rust), one from last month and a draft; four active subscribers (reader0@example.com
+    to reader3@example.com), one pending and one unsubscribed."""
+    now = datetime.now(UTC)
+    with mail_site.app_context():
+        for day, title in ((1, "Newest"), (2, "Middle"), (3, "Oldest")):
+            add_post(title, now - timedelta(days=day), tags=("rust",))
+        add_post("Last month", now - timedelta(days=30))
+        add_post("Draft", now - timedelta(days=1), draft=True)
+        add_subscribers(4)
+        add_subscribers(1, status="pending", prefix="pending")
+        add_subscribers(1, status="unsubscribed", prefix="gone")
+        db.session.commit()
+
+
+@pytest.fixture
 def celery_worker(app, database_url, redis_url, smtp_server, tmp_path):
     """A real Celery worker process on the private Redis, the test database and smtp_server."""
     env = {
@@ -204,14 +221,6 @@ def celery_worker(app, database_url, redis_url, smtp_server, tmp_path):
     worker = CeleryWorker(env, tmp_path / "worker.log")
     yield worker
     worker.stop()
-
-
-def require(what: str, hint: str) -> None:
-    """Skip when a real component is missing on a developer's machine; fail under CI."""
-    message = f"{what} is not available: {hint}"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture

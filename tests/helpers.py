@@ -1,7 +1,12 @@
-"""Small helpers shared by the tests: CSRF tokens, links in messages, subscriber look-ups, HTTP."""
+"""Small helpers shared by the tests: settings, apps, CSRF tokens, links in messages, look-ups, HTTP.
+
+Plain constants and functions only; the fixtures are in conftest.py, which imports from here
+(never the other way round).
+"""
 
 import http.cookiejar
 import json
+import os
 import re
 import urllib.parse
 import urllib.request
@@ -10,10 +15,54 @@ from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from blog import create_app
 from blog.extensions import db
 from blog.models import Subscriber
+
+CONTENT = Path(__file__).parent / "content"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",  # this machine has no network; don't let Chromium try
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+AUTHOR_EMAIL = "author@example.com"
+AUTHOR_PASSWORD = "correct horse battery"
+
+# The site the mail_site fixture runs: where its links point and who its mail is from.
+SITE = {
+    "SITE_URL": "https://blog.example.com",
+    "SITE_TITLE": "Weeknote",
+    "MAIL_FROM": "Weeknote <digest@blog.example.com>",
+    "MAIL_POSTAL_ADDRESS": "1 Example Street, Berlin",
+}
+
+
+def make_app(instance: Path, database_url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+    }
+    return create_app(config | overrides)
+
+
+def require(what: str, hint: str) -> None:
+    """Skip when a real component is missing on a developer's machine; fail under CI."""
+    message = f"{what} is not available: {hint}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
 
 CSRF_INPUT = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 

@@ -4,8 +4,7 @@ no CSRF token, no change."""
 import re
 
 import pytest
-from conftest import AUTHOR_EMAIL, AUTHOR_PASSWORD
-from helpers import admin_post, csrf_token, sign_in, submit
+from helpers import AUTHOR_EMAIL, AUTHOR_PASSWORD, admin_post, csrf_token, sign_in, submit
 from sqlalchemy import select
 
 from blog.extensions import db

@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import AUTHOR_PASSWORD, require
-from helpers import add_subscribers
+from helpers import AUTHOR_PASSWORD, add_subscribers, require
 from servers import LiveServer
 
 from blog.extensions import db

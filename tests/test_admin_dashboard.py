@@ -6,8 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import AUTHOR_PASSWORD
-from helpers import add_post, add_subscribers, sign_in
+from helpers import AUTHOR_PASSWORD, add_post, add_subscribers, sign_in
 
 from blog.admin import stats
 from blog.extensions import db

@@ -6,8 +6,17 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import AUTHOR_EMAIL, AUTHOR_PASSWORD
-from helpers import add_post, add_subscribers, admin_post, parts, sign_in, submit
+from helpers import (
+    AUTHOR_EMAIL,
+    AUTHOR_PASSWORD,
+    SITE,
+    add_post,
+    add_subscribers,
+    admin_post,
+    parts,
+    sign_in,
+    submit,
+)
 from servers import free_port, wait_until
 from sqlalchemy import func, select
 
@@ -18,12 +27,7 @@ from blog.newsletter.digests import create_digest, save_schedule
 from blog.newsletter.sending import composer_from_app
 
 NOW = datetime.now(UTC)
-SITE = {
-    "SITE_URL": "https://blog.example.com",
-    "MAIL_FROM": "Weeknote <digest@blog.example.com>",
-    "MAIL_POSTAL_ADDRESS": "1 Example Street, Berlin",
-    "TIMEZONE": "Europe/Berlin",
-}
+ZONE = {"TIMEZONE": "Europe/Berlin"}  # the author's zone, the schedule form's default
 FRAMED_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; frame-ancestors 'self'"
 )
@@ -38,25 +42,14 @@ def signed_in(app):
 
 
 @pytest.fixture
-def site(app_factory, smtp_config, author):
-    """No REDIS_URL: sending happens in the request, as in development."""
-    return app_factory(**SITE, **smtp_config)
+def mail_site_config() -> dict:
+    return ZONE
 
 
 @pytest.fixture
-def console(site):
-    return signed_in(site)
-
-
-@pytest.fixture
-def week(site):
-    """Two posts this week, three active subscribers, one who never confirmed."""
-    with site.app_context():
-        add_post("Alpha", NOW - timedelta(days=1))
-        add_post("Beta", NOW - timedelta(days=2))
-        add_subscribers(3)
-        add_subscribers(1, status="pending", prefix="pending")
-        db.session.commit()
+def console(mail_site, author):
+    """The author signed in to mail_site, which has no REDIS_URL: sending happens in the request."""
+    return signed_in(mail_site)
 
 
 def schedule_form(**changes) -> dict:
@@ -92,13 +85,13 @@ def flashes(html: str, category: str) -> list[str]:
     return re.findall(rf'<p class="flash flash-{category}">([^<]*)</p>', html)
 
 
-def test_schedule_form_saves_and_shows_the_next_run_in_its_zone(site, console):
+def test_schedule_form_saves_and_shows_the_next_run_in_its_zone(mail_site, console):
     page = console.get("/admin/digest/")
     assert page.status_code == 200
     assert '<option selected value="Europe/Berlin">' in page.text  # the author's zone by default
     response = submit(console, "/admin/digest/", schedule_form(), follow_redirects=True)
     assert response.status_code == 200
-    schedule = saved_schedule(site)
+    schedule = saved_schedule(mail_site)
     assert (schedule.weekday, schedule.local_time, schedule.timezone) == (0, time(8), "America/New_York")
     assert schedule.min_posts == 2 and schedule.hold_for_review and schedule.enabled
     local = schedule.next_run_at.astimezone(ZoneInfo("America/New_York"))
@@ -113,7 +106,7 @@ def test_schedule_form_saves_and_shows_the_next_run_in_its_zone(site, console):
     form = schedule_form(mode="auto")
     del form["enabled"]
     response = submit(console, "/admin/digest/", form, follow_redirects=True)
-    schedule = saved_schedule(site)
+    schedule = saved_schedule(mail_site)
     assert not schedule.enabled and schedule.next_run_at is None and not schedule.hold_for_review
     assert "Weekly digests are off" in response.text
 
@@ -127,22 +120,22 @@ def test_schedule_form_saves_and_shows_the_next_run_in_its_zone(site, console):
         ({"min_posts": "-1"}, "The minimum cannot be negative"),
     ],
 )
-def test_a_bad_zone_time_or_minimum_is_refused_with_a_message(site, console, change, message):
+def test_a_bad_zone_time_or_minimum_is_refused_with_a_message(mail_site, console, change, message):
     response = submit(console, "/admin/digest/", schedule_form(**change))
     assert response.status_code == 400
     assert message in response.text
     assert 'aria-invalid="true"' in response.text
-    assert saved_schedule(site) is None
+    assert saved_schedule(mail_site) is None
 
 
-def test_preview_html_is_what_the_cli_prints_and_what_is_sent(site, console, week, smtp_server):
+def test_preview_html_is_what_the_cli_prints_and_what_is_sent(mail_site, console, week, smtp_server):
     response = console.get("/admin/digest/preview.html")
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert response.headers["Content-Security-Policy"] == FRAMED_POLICY
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     html = response.text
-    assert "Alpha" in html and "Beta" in html
-    printed = site.test_cli_runner().invoke(args=["digest", "preview", "--html"])
+    assert "Newest" in html and "Middle" in html and "Oldest" in html
+    printed = mail_site.test_cli_runner().invoke(args=["digest", "preview", "--html"])
     assert printed.exit_code == 0, printed.output
     assert printed.stdout == html + "\n"
 
@@ -161,27 +154,27 @@ def test_preview_html_is_what_the_cli_prints_and_what_is_sent(site, console, wee
     assert html_part(copy) == expected
 
 
-def test_preview_page_frames_the_html_and_shows_the_text_beside_it(site, console, week):
+def test_preview_page_frames_the_html_and_shows_the_text_beside_it(mail_site, console, week):
     response = console.get("/admin/digest/preview")
     assert response.status_code == 200
     page = response.text
     assert '<iframe sandbox src="/admin/digest/preview.html" title="HTML version"' in page
     assert "frame-src 'self'" in response.headers["Content-Security-Policy"]
-    text = site.test_cli_runner().invoke(args=["digest", "preview", "--text"]).stdout
+    text = mail_site.test_cli_runner().invoke(args=["digest", "preview", "--text"]).stdout
     assert f'aria-labelledby="text-heading">{escape(text.rstrip(chr(10)), quote=False)}' in page.replace(
         "&#39;", "'"
     ).replace("&#34;", '"')
     subject = re.search(r'id="preview-subject">([^<]+)<', page).group(1)
-    assert subject.startswith("Weeknote — 2 new posts (")
+    assert subject.startswith("Weeknote — 3 new posts (")
     assert "Weeknote &lt;digest@blog.example.com&gt;" in page
-    assert "(3 now)" in page and '<dd id="preview-posts">2</dd>' in page
+    assert "(4 now)" in page and '<dd id="preview-posts">3</dd>' in page
     assert 'id="nothing-to-send"' not in page
 
 
-def test_preview_says_plainly_when_there_is_nothing_to_send(site, console):
+def test_preview_says_plainly_when_there_is_nothing_to_send(mail_site, console):
     page = console.get("/admin/digest/preview").text
     assert "There are no published posts in this period" in page
-    with site.app_context():
+    with mail_site.app_context():
         add_post("Lonely", NOW - timedelta(hours=2))
         save_schedule(db.session, weekday=NOW.weekday(), local_time=time(8), timezone="UTC", min_posts=2,
                       hold_for_review=False, enabled=True, now=NOW)  # fmt: skip
@@ -190,14 +183,14 @@ def test_preview_says_plainly_when_there_is_nothing_to_send(site, console):
     assert "Only 1 post in this period" in page and "fewer than 2 posts" in page
 
 
-def test_send_a_test_to_me_reaches_only_the_author_and_records_nothing(site, console, week, smtp_server):
+def test_send_a_test_to_me_reaches_only_the_author_and_records_nothing(mail_site, console, week, smtp_server):
     response = admin_post(console, "/admin/digest/test", page="/admin/digest/preview", follow_redirects=True)
     [message] = smtp_server.messages
     assert str(message["To"]) == AUTHOR_EMAIL
-    assert message["Subject"].startswith("[Test] Weeknote — 2 new posts")
-    assert "Alpha" in parts(message)[0]
+    assert message["Subject"].startswith("[Test] Weeknote — 3 new posts")
+    assert "Newest" in parts(message)[0]
     assert f"to {AUTHOR_EMAIL}." in flashes(response.text, "success")[0]
-    assert delivery_count(site) == 0
+    assert delivery_count(mail_site) == 0
 
     smtp_server.handler.reply = "554 5.7.1 Message refused"
     response = admin_post(console, "/admin/digest/test", page="/admin/digest/preview", follow_redirects=True)
@@ -207,7 +200,9 @@ def test_send_a_test_to_me_reaches_only_the_author_and_records_nothing(site, con
 
 
 def test_send_a_test_says_when_the_mail_server_is_unreachable(app_factory, author, week):
-    unreachable = app_factory(**SITE, SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_SECURITY="none")
+    unreachable = app_factory(
+        **SITE, **ZONE, SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_SECURITY="none"
+    )
     console = signed_in(unreachable)
     response = admin_post(console, "/admin/digest/test", page="/admin/digest/preview", follow_redirects=True)
     [error] = flashes(response.text, "error")
@@ -217,7 +212,7 @@ def test_send_a_test_says_when_the_mail_server_is_unreachable(app_factory, autho
 @pytest.fixture
 def worker_site(app_factory, smtp_config, redis_url, author, celery_worker):
     """The console with REDIS_URL: digests go to the real Celery worker."""
-    return app_factory(**SITE, **smtp_config, REDIS_URL=redis_url)
+    return app_factory(**SITE, **ZONE, **smtp_config, REDIS_URL=redis_url)
 
 
 def wait_for_status(client, digest_id: int, status: str) -> dict:
@@ -283,8 +278,8 @@ def test_retry_failed_queues_the_failed_rows_again(worker_site, smtp_server):
     assert sorted(str(message["To"]) for message in smtp_server.messages) == ACTIVE
 
 
-def test_a_held_digest_is_approved_or_cancelled(site, console, week, smtp_server):
-    with site.app_context():
+def test_a_held_digest_is_approved_or_cancelled(mail_site, console, week, smtp_server):
+    with mail_site.app_context():
         schedule = save_schedule(db.session, weekday=0, local_time=time(8), timezone="UTC", min_posts=1,
                                  hold_for_review=True, enabled=True, now=NOW)  # fmt: skip
         held = create_digest(db.session, composer_from_app(), NOW, schedule)
@@ -296,20 +291,22 @@ def test_a_held_digest_is_approved_or_cancelled(site, console, week, smtp_server
     review = console.get(f"/admin/digest/{held_id}/").text
     assert f'<iframe sandbox src="/admin/digest/{held_id}/body.html"' in review
     body = console.get(f"/admin/digest/{held_id}/body.html")
-    assert body.headers["Content-Security-Policy"] == FRAMED_POLICY and "Alpha" in body.text
+    assert body.headers["Content-Security-Policy"] == FRAMED_POLICY and "Newest" in body.text
     assert smtp_server.messages == []
 
     response = admin_post(console, f"/admin/digest/{held_id}/approve", page="/admin/digest/")
     assert response.location == f"/admin/digest/{held_id}/"
     assert state(console, held_id)["status"] == "sent"  # sent in the request: no worker configured
-    assert sorted(str(message["To"]) for message in smtp_server.messages) == ACTIVE
+    assert sorted(str(message["To"]) for message in smtp_server.messages) == [
+        f"reader{i}@example.com" for i in range(4)
+    ]
     again = admin_post(console, f"/admin/digest/{held_id}/approve", follow_redirects=True)
     assert f"digest {held_id} is sent, not held for review" in flashes(again.text, "error")[0]
 
     response = admin_post(console, f"/admin/digest/{other_id}/cancel", follow_redirects=True)
     assert f"Digest {other_id} cancelled; nothing was sent." in flashes(response.text, "success")
-    assert len(smtp_server.messages) == 3
-    with site.app_context():
+    assert len(smtp_server.messages) == 4
+    with mail_site.app_context():
         assert db.session.get(Digest, other_id).status == "cancelled"
         assert db.session.scalar(select(func.count()).where(Delivery.digest_id == other_id)) == 0
     assert console.get("/admin/digest/99/").status_code == 404

@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import AUTHOR_PASSWORD
-from helpers import add_post, sign_in, subscribe
+from helpers import AUTHOR_PASSWORD, add_post, sign_in, subscribe
 
 from blog.admin.outbox import HTML_POLICY
 from blog.extensions import db

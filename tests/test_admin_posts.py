@@ -9,8 +9,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import AUTHOR_EMAIL, AUTHOR_PASSWORD
-from helpers import add_post, admin_post, csrf_token, sign_in
+from helpers import AUTHOR_EMAIL, AUTHOR_PASSWORD, add_post, admin_post, csrf_token, sign_in
 from sqlalchemy import func, select
 
 from blog.extensions import db

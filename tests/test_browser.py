@@ -11,8 +11,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import CONTENT, make_app, require
 from flask_migrate import upgrade
+from helpers import CONTENT, make_app, require
 from werkzeug.serving import make_server
 
 from blog.extensions import db

@@ -7,7 +7,7 @@ import time as clock
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from helpers import add_post, add_subscribers, parts, rsa_key
+from helpers import SITE, add_post, parts, rsa_key
 from servers import free_port
 from sqlalchemy import func, select
 
@@ -23,29 +23,9 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def mail_app(app_factory, smtp_config):
-    return app_factory(
-        **smtp_config,
-        SITE_URL="https://blog.example.com",
-        MAIL_FROM="Weeknote <digest@blog.example.com>",
-        MAIL_POSTAL_ADDRESS="1 Example Street, Berlin",
-        DELIVERY_BATCH_SIZE=3,
-        DELIVERY_RETRY_BASE=0.01,
-    )
-
-
-@pytest.fixture
-def week(mail_app):
-    """Three posts this week, one older, one draft; 4 active subscribers, 1 pending, 1 gone."""
-    with mail_app.app_context():
-        for day, title in ((1, "Newest"), (2, "Middle"), (3, "Oldest")):
-            add_post(title, NOW - timedelta(days=day), tags=("rust",))
-        add_post("Last month", NOW - timedelta(days=30))
-        add_post("Draft", NOW - timedelta(days=1), draft=True)
-        add_subscribers(4)
-        add_subscribers(1, status="pending", prefix="pending")
-        add_subscribers(1, status="unsubscribed", prefix="gone")
-        db.session.commit()
+def mail_site_config() -> dict:
+    """Small batches (week's four subscribers take two) and retries without a wait."""
+    return {"DELIVERY_BATCH_SIZE": 3, "DELIVERY_RETRY_BASE": 0.01}
 
 
 def due_schedule(min_posts: int = 1, hold: bool = False, ago: timedelta = timedelta(minutes=1)) -> Schedule:
@@ -80,8 +60,8 @@ def send_all(digest_id: int) -> None:
     raise AssertionError("the digest did not finish in 50 batches")
 
 
-def test_dispatch_creates_one_digest_for_active_subscribers(mail_app, week):
-    with mail_app.app_context():
+def test_dispatch_creates_one_digest_for_active_subscribers(mail_site, week):
+    with mail_site.app_context():
         schedule = due_schedule()
         assert run_dispatch(NOW) == [1]
         assert run_dispatch(NOW) == [1]  # a repeated tick restarts, but creates nothing
@@ -100,8 +80,8 @@ def html_order(html: str) -> list[str]:
     return sorted((title for title in titles if f">{title}<" in html), key=lambda t: html.index(f">{t}<"))
 
 
-def test_thin_week_is_skipped_and_held_digest_waits(mail_app, week):
-    with mail_app.app_context():
+def test_thin_week_is_skipped_and_held_digest_waits(mail_site, week):
+    with mail_site.app_context():
         due_schedule(min_posts=4)
         assert run_dispatch(NOW) == []
         digest = db.session.scalar(select(Digest))
@@ -114,8 +94,8 @@ def test_thin_week_is_skipped_and_held_digest_waits(mail_app, week):
         assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
 
 
-def test_every_active_subscriber_gets_one_well_formed_message(mail_app, week, smtp_server):
-    with mail_app.app_context():
+def test_every_active_subscriber_gets_one_well_formed_message(mail_site, week, smtp_server):
+    with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         send_all(digest_id)
@@ -141,30 +121,30 @@ def test_every_active_subscriber_gets_one_well_formed_message(mail_app, week, sm
         assert unsubscribe in body and "1 Example Street, Berlin" in body
         assert f"https://blog.example.com/digests/{digest_id}/" in body
     assert len({m["List-Unsubscribe"] for m in messages}) == 4  # each recipient their own link
-    with mail_app.app_context():
+    with mail_site.app_context():
         message_ids = set(db.session.scalars(select(Delivery.message_id)))
     assert message_ids == {m["Message-ID"] for m in messages}
 
 
-def test_one_click_link_in_the_digest_unsubscribes(mail_app, week, smtp_server):
-    with mail_app.app_context():
+def test_one_click_link_in_the_digest_unsubscribes(mail_site, week, smtp_server):
+    with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         send_all(digest_id)
     message = next(m for m in smtp_server.messages if str(m["To"]) == "reader2@example.com")
     path = message["List-Unsubscribe"].strip().strip("<>").removeprefix("https://blog.example.com")
-    response = mail_app.test_client().post(path, data={"List-Unsubscribe": "One-Click"})
+    response = mail_site.test_client().post(path, data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
-    with mail_app.app_context():
+    with mail_site.app_context():
         person = db.session.scalar(select(Subscriber).where(Subscriber.email == "reader2@example.com"))
         assert person.status == "unsubscribed"
 
 
-def test_hard_bounce_fails_one_row_and_suppresses_after_three(mail_app, week, smtp_server):
+def test_hard_bounce_fails_one_row_and_suppresses_after_three(mail_site, week, smtp_server):
     smtp_server.handler.policy = lambda rcpts: (
         "550 5.1.1 No such user" if "reader1@example.com" in rcpts else None
     )
-    with mail_app.app_context():
+    with mail_site.app_context():
         for round_number in range(3):
             digest_id = send_now(round_number)
             numbers = digest_counts(db.session, digest_id)
@@ -190,7 +170,7 @@ def send_now(round_number: int) -> int:
     return digest.id
 
 
-def test_temporary_failures_are_retried_until_sent(mail_app, week, smtp_server):
+def test_temporary_failures_are_retried_until_sent(mail_site, week, smtp_server):
     refusals = {"left": 3}
 
     def greylist(rcpts):
@@ -200,7 +180,7 @@ def test_temporary_failures_are_retried_until_sent(mail_app, week, smtp_server):
         return None
 
     smtp_server.handler.policy = greylist
-    with mail_app.app_context():
+    with mail_site.app_context():
         digest_id = send_now(0)
         assert digest_counts(db.session, digest_id)["sent"] == 4
         attempts = sorted(
@@ -210,8 +190,8 @@ def test_temporary_failures_are_retried_until_sent(mail_app, week, smtp_server):
     assert sorted(str(m["To"]) for m in smtp_server.messages) == [f"reader{i}@example.com" for i in range(4)]
 
 
-def test_unsubscribing_after_fan_out_skips_the_row(mail_app, week, smtp_server):
-    with mail_app.app_context():
+def test_unsubscribing_after_fan_out_skips_the_row(mail_site, week, smtp_server):
+    with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         person = db.session.scalar(select(Subscriber).where(Subscriber.email == "reader3@example.com"))
@@ -222,9 +202,9 @@ def test_unsubscribing_after_fan_out_skips_the_row(mail_app, week, smtp_server):
     assert "reader3@example.com" not in {str(m["To"]) for m in smtp_server.messages}
 
 
-def test_stale_claims_are_taken_over_and_live_ones_are_not(mail_app, week, smtp_server):
+def test_stale_claims_are_taken_over_and_live_ones_are_not(mail_site, week, smtp_server):
     settings = delivery.DeliverySettings(batch_size=10, claim_timeout=timedelta(minutes=10))
-    with mail_app.app_context():
+    with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         _, first = delivery.claim_batch(db.session, digest_id, settings, NOW)
@@ -235,8 +215,8 @@ def test_stale_claims_are_taken_over_and_live_ones_are_not(mail_app, week, smtp_
         assert again == first
 
 
-def test_a_claim_takes_stale_rows_then_due_ones_and_leaves_rows_in_backoff(mail_app, week):
-    with mail_app.app_context():
+def test_a_claim_takes_stale_rows_then_due_ones_and_leaves_rows_in_backoff(mail_site, week):
+    with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         ids = db.session.scalars(select(Delivery.id).order_by(Delivery.id)).all()
@@ -256,11 +236,11 @@ def test_a_claim_takes_stale_rows_then_due_ones_and_leaves_rows_in_backoff(mail_
         assert delivery.next_due(db.session, digest_id, settings, later) == later + settings.claim_timeout
 
 
-def test_retry_failed_sends_again(mail_app, week, smtp_server):
+def test_retry_failed_sends_again(mail_site, week, smtp_server):
     smtp_server.handler.policy = lambda rcpts: (
         "554 5.7.1 Rejected" if "reader0@example.com" in rcpts else None
     )
-    with mail_app.app_context():
+    with mail_site.app_context():
         digest_id = send_now(0)
         assert digest_counts(db.session, digest_id)["failed"] == 1
         smtp_server.handler.policy = None
@@ -272,9 +252,9 @@ def test_retry_failed_sends_again(mail_app, week, smtp_server):
     assert [str(m["To"]) for m in smtp_server.messages].count("reader0@example.com") == 1
 
 
-def test_unreachable_smtp_server_hands_the_batch_back(mail_app, week):
-    mail_app.config["SMTP_PORT"] = free_port()  # nothing listens there
-    with mail_app.app_context():
+def test_unreachable_smtp_server_hands_the_batch_back(mail_site, week):
+    mail_site.config["SMTP_PORT"] = free_port()  # nothing listens there
+    with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         with pytest.raises(Exception, match="cannot reach SMTP server"):
@@ -282,7 +262,7 @@ def test_unreachable_smtp_server_hands_the_batch_back(mail_app, week):
         assert digest_counts(db.session, digest_id)["pending"] == 4
 
 
-def test_a_connection_lost_mid_batch_defers_one_row_and_hands_back_the_rest(mail_app, week, smtp_server):
+def test_a_connection_lost_mid_batch_defers_one_row_and_hands_back_the_rest(mail_site, week, smtp_server):
     dropped = []
 
     def hang_up_once(rcpts: list[str]) -> bool:
@@ -292,7 +272,7 @@ def test_a_connection_lost_mid_batch_defers_one_row_and_hands_back_the_rest(mail
         return False
 
     smtp_server.handler.hang_up = hang_up_once
-    with mail_app.app_context():
+    with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         assert send_next_batch(digest_id) is not None  # the batch: reader0, reader1, reader2
@@ -319,8 +299,8 @@ def test_a_connection_lost_mid_batch_defers_one_row_and_hands_back_the_rest(mail
         ("rëader1@example.com", "not ASCII"),
     ],
 )
-def test_an_address_that_cannot_be_sent_to_fails_alone(mail_app, week, smtp_server, address, reason):
-    with mail_app.app_context():
+def test_an_address_that_cannot_be_sent_to_fails_alone(mail_site, week, smtp_server, address, reason):
+    with mail_site.app_context():
         person = db.session.scalar(select(Subscriber).where(Subscriber.email == "reader1@example.com"))
         person.email = address  # not through the form, which takes neither
         db.session.commit()
@@ -336,10 +316,10 @@ def test_an_address_that_cannot_be_sent_to_fails_alone(mail_app, week, smtp_serv
 
 
 @pytest.mark.parametrize("pipelining", [True, False])
-def test_a_refused_sender_fails_the_rows_without_bouncing_anyone(mail_app, week, smtp_server, pipelining):
+def test_a_refused_sender_fails_the_rows_without_bouncing_anyone(mail_site, week, smtp_server, pipelining):
     smtp_server.handler.pipelining = pipelining
     smtp_server.handler.mail_reply = "550 5.7.1 Sender not allowed"
-    with mail_app.app_context():
+    with mail_site.app_context():
         digest_id = send_now(0)
         assert digest_counts(db.session, digest_id)["failed"] == 4
         assert all("sender refused" in error for error in db.session.scalars(select(Delivery.error)))
@@ -357,13 +337,7 @@ def test_a_row_is_marked_sent_even_when_sqlite_stays_locked_past_its_busy_timeou
 ):
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's busy timeout")
-    quick = app_factory(
-        **smtp_config,
-        SITE_URL="https://blog.example.com",
-        MAIL_FROM="Weeknote <digest@blog.example.com>",
-        MAIL_POSTAL_ADDRESS="1 Example Street, Berlin",
-        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 0.2}},
-    )
+    quick = app_factory(**SITE, **smtp_config, SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 0.2}})
     other = sqlite3.connect(
         database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
     )
@@ -387,9 +361,8 @@ def test_digest_sent_with_dkim_verifies_at_the_receiver(app_factory, smtp_config
 
     pem, public = rsa_key()
     signed_app = app_factory(
+        **SITE,
         **smtp_config,
-        SITE_URL="https://blog.example.com",
-        MAIL_FROM="Weeknote <digest@blog.example.com>",
         DKIM_DOMAIN="blog.example.com",
         DKIM_SELECTOR="wk1",
         DKIM_PRIVATE_KEY=pem,
@@ -405,12 +378,12 @@ def test_digest_sent_with_dkim_verifies_at_the_receiver(app_factory, smtp_config
 
 
 @pytest.mark.parametrize("pipelining", [True, False])
-def test_delivery_with_a_refused_recipient(mail_app, week, smtp_server, pipelining):
+def test_delivery_with_a_refused_recipient(mail_site, week, smtp_server, pipelining):
     smtp_server.handler.pipelining = pipelining
     smtp_server.handler.rcpt_policy = lambda address: (
         "550 5.1.1 Unknown" if address == "reader2@example.com" else None
     )
-    with mail_app.app_context():
+    with mail_site.app_context():
         digest_id = send_now(0)
         assert digest_counts(db.session, digest_id) == {
             "pending": 0, "claimed": 0, "sent": 3, "failed": 1, "skipped": 0
@@ -422,9 +395,9 @@ def test_delivery_with_a_refused_recipient(mail_app, week, smtp_server, pipelini
     assert "Round 0" in text and "Round 0" in html
 
 
-def test_rows_held_by_another_worker_are_due_when_their_claim_goes_stale(mail_app, week):
+def test_rows_held_by_another_worker_are_due_when_their_claim_goes_stale(mail_site, week):
     settings = delivery.DeliverySettings(batch_size=10, claim_timeout=timedelta(minutes=10))
-    with mail_app.app_context():
+    with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         assert delivery.next_due(db.session, digest_id, settings, NOW) == NOW  # pending rows

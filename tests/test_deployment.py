@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-from conftest import make_app, require
-from helpers import CSRF_INPUT, Browser, add_post, confirm_link
+from helpers import CSRF_INPUT, Browser, add_post, confirm_link, make_app, require
 from servers import CONFIG_VARIABLES, PROJECT_ROOT, free_port, wait_until
 
 from blog.config import DEFAULTS, normalise_database_url

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import add_post, add_subscribers, parts
+from helpers import parts
 from sqlalchemy import func, select
 
 from blog.extensions import db
@@ -13,34 +13,19 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def author_app(app_factory, smtp_config):
-    """No REDIS_URL: commands send inline, as in development."""
-    return app_factory(
-        **smtp_config,
-        SITE_URL="https://blog.example.com",
-        MAIL_FROM="Weeknote <digest@blog.example.com>",
-        MAIL_POSTAL_ADDRESS="1 Example Street, Berlin",
-        TIMEZONE="Europe/Berlin",
-    )
+def mail_site_config() -> dict:
+    """The author's zone, in which schedules and periods are shown."""
+    return {"TIMEZONE": "Europe/Berlin"}
 
 
 @pytest.fixture
-def cli(author_app):
-    runner = author_app.test_cli_runner()
+def cli(mail_site):
+    """No REDIS_URL in mail_site: commands send inline, as in development."""
+    runner = mail_site.test_cli_runner()
     return lambda *args: runner.invoke(args=list(args))
 
 
-@pytest.fixture
-def week(author_app):
-    with author_app.app_context():
-        add_post("Alpha", NOW - timedelta(days=1))
-        add_post("Beta", NOW - timedelta(days=2))
-        add_subscribers(3)
-        add_subscribers(1, status="pending", prefix="pending")
-        db.session.commit()
-
-
-def test_schedule_is_set_shown_and_validated(author_app, cli):
+def test_schedule_is_set_shown_and_validated(mail_site, cli):
     assert "No schedule yet" in cli("digest", "schedule").output
     result = cli(
         "digest", "schedule", "--weekday", "mon", "--time", "08:00", "--tz", "Europe/Berlin", "--hold"
@@ -48,7 +33,7 @@ def test_schedule_is_set_shown_and_validated(author_app, cli):
     assert result.exit_code == 0, result.output
     assert "Every mon at 08:00 Europe/Berlin, held for review" in result.output
     assert "Next digest: Monday" in result.output and "08:00 Europe/Berlin" in result.output
-    with author_app.app_context():
+    with mail_site.app_context():
         schedule = db.session.scalar(select(Schedule))
         local = schedule.next_run_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
         assert (local.weekday(), local.hour, local.minute) == (0, 8, 0) and schedule.next_run_at > NOW
@@ -62,59 +47,60 @@ def test_schedule_is_set_shown_and_validated(author_app, cli):
     assert bad.exit_code == 2 and "unknown time zone 'Mars/Olympus'" in bad.output
 
 
-def test_preview_shows_the_message_and_saves_nothing(author_app, cli, week):
+def test_preview_shows_the_message_and_saves_nothing(mail_site, cli, week):
     result = cli("digest", "preview", "--at", (NOW + timedelta(minutes=1)).isoformat())
     assert result.exit_code == 0, result.output
-    assert "Subject: Weeknote — 2 new posts (" in result.stderr
-    assert "2 posts; 3 active subscribers" in result.stderr
-    assert "Read it: https://blog.example.com/posts/alpha/" in result.stdout
+    assert "Subject: Weeknote — 3 new posts (" in result.stderr
+    assert "3 posts; 4 active subscribers" in result.stderr
+    assert "Read it: https://blog.example.com/posts/newest/" in result.stdout
     assert "<html" in cli("digest", "preview", "--html").stdout
-    with author_app.app_context():
+    with mail_site.app_context():
         assert db.session.scalar(select(func.count()).select_from(Digest)) == 0
 
 
-def test_test_message_goes_to_one_address_without_a_delivery(author_app, cli, week, smtp_server):
+def test_test_message_goes_to_one_address_without_a_delivery(mail_site, cli, week, smtp_server):
     result = cli("digest", "test", "--to", "me@example.com")
     assert result.exit_code == 0, result.output
     [message] = smtp_server.messages
     assert str(message["To"]) == "me@example.com"
-    assert message["Subject"].startswith("[Test] Weeknote — 2 new posts")
+    assert message["Subject"].startswith("[Test] Weeknote — 3 new posts")
     text, _ = parts(message)
-    assert "Alpha" in text
-    with author_app.app_context():
+    assert "Newest" in text
+    with mail_site.app_context():
         assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
     bad = cli("digest", "test", "--to", "not an address\r\nBcc: x@example.com")
     assert bad.exit_code == 1 and "the test message was not sent" in bad.output
 
 
-def test_send_now_then_status_and_retry(author_app, cli, week, smtp_server):
+def test_send_now_then_status_and_retry(mail_site, cli, week, smtp_server):
     smtp_server.handler.policy = lambda rcpts: (
         "550 5.1.1 No such user" if "reader1@example.com" in rcpts else None
     )
     result = cli("digest", "send", "--now")
     assert result.exit_code == 0, result.output
-    assert "to 3 subscribers" in result.output
-    assert "0 pending, 0 claimed, 2 sent, 1 failed, 0 skipped" in result.output
+    assert "to 4 subscribers" in result.output
+    assert "0 pending, 0 claimed, 3 sent, 1 failed, 0 skipped" in result.output
     assert sorted(str(m["To"]) for m in smtp_server.messages) == [
         "reader0@example.com",
         "reader2@example.com",
+        "reader3@example.com",
     ]
-    assert "Digest 1 (sent): 0 pending, 0 claimed, 2 sent, 1 failed" in cli("digest", "status").output
+    assert "Digest 1 (sent): 0 pending, 0 claimed, 3 sent, 1 failed" in cli("digest", "status").output
     smtp_server.handler.policy = None
     result = cli("digest", "retry-failed", "1")
     assert "1 failed deliveries queued again" in result.output
-    assert "3 sent, 0 failed" in result.output
+    assert "4 sent, 0 failed" in result.output
     assert [str(m["To"]) for m in smtp_server.messages].count("reader1@example.com") == 1
     again = cli("digest", "send", "--now")
     assert again.exit_code == 1 and "no posts since the last digest" in again.output
     assert cli("digest", "status", "99").output.strip().endswith("no digest 99")
 
 
-def test_held_digest_is_approved_or_cancelled(author_app, cli, week, smtp_server):
+def test_held_digest_is_approved_or_cancelled(mail_site, cli, week, smtp_server):
     from blog.newsletter.digests import create_digest, save_schedule
     from blog.newsletter.sending import composer_from_app
 
-    with author_app.app_context():
+    with mail_site.app_context():
         schedule = save_schedule(
             db.session, weekday=0, local_time=__import__("datetime").time(8), timezone="UTC",
             min_posts=1, hold_for_review=True, enabled=True, now=NOW,
@@ -128,11 +114,11 @@ def test_held_digest_is_approved_or_cancelled(author_app, cli, week, smtp_server
     assert f"{held_id:>4}  held" in listing
     result = cli("digest", "approve", str(held_id))
     assert result.exit_code == 0, result.output
-    assert "to 3 subscribers" in result.output and "3 sent" in result.output
-    assert len(smtp_server.messages) == 3
+    assert "to 4 subscribers" in result.output and "4 sent" in result.output
+    assert len(smtp_server.messages) == 4
     again = cli("digest", "approve", str(held_id))
     assert again.exit_code == 1 and f"digest {held_id} is sent, not held for review" in again.output
     assert "cancelled; nothing was sent" in cli("digest", "cancel", str(other_id)).output
-    assert len(smtp_server.messages) == 3
-    with author_app.app_context():
+    assert len(smtp_server.messages) == 4
+    with mail_site.app_context():
         assert db.session.get(Digest, other_id).status == "cancelled"

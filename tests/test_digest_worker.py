@@ -10,20 +10,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import add_post, add_subscribers, parts
+from helpers import SITE, add_post, add_subscribers, parts
 from servers import CeleryBeat, CeleryWorker, wait_until
 from sqlalchemy import func, select
 
 from blog.extensions import db
 from blog.models import Delivery, Digest, Subscriber
 from blog.newsletter.digests import save_schedule
-
-SITE = {
-    "SITE_URL": "https://blog.example.com",
-    "SITE_TITLE": "Weeknote",
-    "MAIL_FROM": "Weeknote <digest@blog.example.com>",
-    "MAIL_POSTAL_ADDRESS": "1 Example Street, Berlin",
-}
 
 
 @pytest.fixture
@@ -58,15 +51,10 @@ def processes():
         process.stop()
 
 
-@pytest.fixture
-def site_app(app_factory, smtp_config):
-    return app_factory(**SITE, **smtp_config)
-
-
-def prepare(site_app, active: int, others: bool = True) -> list[str]:
+def prepare(mail_site, active: int, others: bool = True) -> list[str]:
     """Three posts this week, `active` confirmed subscribers (plus a pending and a gone one),
     and a schedule whose run is due now."""
-    with site_app.app_context():
+    with mail_site.app_context():
         now = datetime.now(UTC)
         for day, title in ((1, "Newest"), (2, "Middle"), (3, "Oldest")):
             add_post(title, now - timedelta(days=day, hours=1), tags=("rust",))
@@ -89,8 +77,8 @@ def prepare(site_app, active: int, others: bool = True) -> list[str]:
     return emails
 
 
-def digest_state(site_app) -> tuple[str | None, dict[str, int]]:
-    with site_app.app_context():
+def digest_state(mail_site) -> tuple[str | None, dict[str, int]]:
+    with mail_site.app_context():
         digest = db.session.scalar(select(Digest).order_by(Digest.id.desc()))
         if digest is None:
             return None, {}
@@ -105,21 +93,21 @@ def digest_state(site_app) -> tuple[str | None, dict[str, int]]:
         return digest.status, rows
 
 
-def wait_for_sent(site_app, timeout: float) -> dict[str, int]:
+def wait_for_sent(mail_site, timeout: float) -> dict[str, int]:
     def sent():
-        status, rows = digest_state(site_app)
+        status, rows = digest_state(mail_site)
         return rows if status == "sent" else None
 
     return wait_until(sent, timeout, "the digest to be sent", interval=0.2)
 
 
-def assert_exactly_once(site_app, smtp_server, emails: list[str], allowed_duplicates: int = 0) -> int:
+def assert_exactly_once(mail_site, smtp_server, emails: list[str], allowed_duplicates: int = 0) -> int:
     """Every address got one message (duplicates only as allowed); one sent row each."""
     received = Counter(str(message["To"]) for message in smtp_server.messages)
     assert set(received) == set(emails), "someone was missed, or someone not active got mail"
     duplicates = sum(count - 1 for count in received.values())
     assert duplicates <= allowed_duplicates
-    with site_app.app_context():
+    with mail_site.app_context():
         sent = Counter(
             db.session.scalars(
                 select(Subscriber.email)
@@ -141,17 +129,17 @@ def normalise(body: str) -> str:
 
 
 def test_scheduled_digest_reaches_every_active_subscriber_once(
-    site_app, digest_env, smtp_server, processes, tmp_path
+    mail_site, digest_env, smtp_server, processes, tmp_path
 ):
-    emails = prepare(site_app, active=5)
-    runner = site_app.test_cli_runner()
+    emails = prepare(mail_site, active=5)
+    runner = mail_site.test_cli_runner()
     preview_text = runner.invoke(args=["digest", "preview", "--text"]).stdout
     preview_html = runner.invoke(args=["digest", "preview", "--html"]).stdout
     processes(CeleryWorker, digest_env, tmp_path / "worker.log")
     processes(CeleryBeat, digest_env, tmp_path / "beat.log")
-    rows = wait_for_sent(site_app, 60)
+    rows = wait_for_sent(mail_site, 60)
     assert rows == {"sent": 5}
-    assert_exactly_once(site_app, smtp_server, emails)
+    assert_exactly_once(mail_site, smtp_server, emails)
     message = smtp_server.messages[0]
     assert message["Subject"].startswith("Weeknote — 3 new posts (")
     for header in ("Message-ID", "Date", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post"):
@@ -163,9 +151,9 @@ def test_scheduled_digest_reaches_every_active_subscriber_once(
 
 
 def test_killed_worker_mid_send_is_finished_by_another(
-    site_app, digest_env, smtp_server, processes, tmp_path
+    mail_site, digest_env, smtp_server, processes, tmp_path
 ):
-    emails = prepare(site_app, active=2000, others=False)
+    emails = prepare(mail_site, active=2000, others=False)
     smtp_server.handler.delay = 0.002  # long enough to kill the worker in the middle
     first = processes(CeleryWorker, digest_env, tmp_path / "worker1.log", pool="prefork")
     processes(CeleryBeat, digest_env, tmp_path / "beat.log")
@@ -174,27 +162,27 @@ def test_killed_worker_mid_send_is_finished_by_another(
     at_kill = len(smtp_server.messages)
     assert at_kill < 2000, "the worker finished before it could be killed"
     processes(CeleryWorker, digest_env, tmp_path / "worker2.log", pool="prefork")
-    wait_for_sent(site_app, 180)
-    duplicates = assert_exactly_once(site_app, smtp_server, emails, allowed_duplicates=2)
+    wait_for_sent(mail_site, 180)
+    duplicates = assert_exactly_once(mail_site, smtp_server, emails, allowed_duplicates=2)
     print(f"\nkilled after {at_kill} of 2000 messages; duplicates from the kill window: {duplicates}")
 
 
 def test_redis_restart_mid_send_loses_nothing(
-    site_app, digest_env, smtp_server, redis_server, processes, tmp_path
+    mail_site, digest_env, smtp_server, redis_server, processes, tmp_path
 ):
-    emails = prepare(site_app, active=600, others=False)
+    emails = prepare(mail_site, active=600, others=False)
     smtp_server.handler.delay = 0.003
     processes(CeleryWorker, digest_env, tmp_path / "worker.log", pool="prefork")
     processes(CeleryBeat, digest_env, tmp_path / "beat.log")
     wait_until(lambda: len(smtp_server.messages) >= 100, 60, "100 messages before the restart")
     redis_server.restart()  # every queued task is gone
     assert len(smtp_server.messages) < 600
-    wait_for_sent(site_app, 180)
-    assert_exactly_once(site_app, smtp_server, emails)
+    wait_for_sent(mail_site, 180)
+    assert_exactly_once(mail_site, smtp_server, emails)
 
 
-def test_temporary_refusals_are_retried(site_app, digest_env, smtp_server, processes, tmp_path):
-    emails = prepare(site_app, active=60)
+def test_temporary_refusals_are_retried(mail_site, digest_env, smtp_server, processes, tmp_path):
+    emails = prepare(mail_site, active=60)
     refused = Counter()
     window = {}
 
@@ -210,38 +198,38 @@ def test_temporary_refusals_are_retried(site_app, digest_env, smtp_server, proce
     smtp_server.handler.policy = greylist
     processes(CeleryWorker, digest_env, tmp_path / "worker.log")
     processes(CeleryBeat, digest_env, tmp_path / "beat.log")
-    wait_for_sent(site_app, 90)
+    wait_for_sent(mail_site, 90)
     assert sum(refused.values()) >= 10
-    assert_exactly_once(site_app, smtp_server, emails)
-    with site_app.app_context():
+    assert_exactly_once(mail_site, smtp_server, emails)
+    with mail_site.app_context():
         assert db.session.scalar(select(func.sum(Delivery.attempts))) >= 1
 
 
-def test_hard_bounce_affects_only_that_address(site_app, digest_env, smtp_server, processes, tmp_path):
-    emails = prepare(site_app, active=20)
+def test_hard_bounce_affects_only_that_address(mail_site, digest_env, smtp_server, processes, tmp_path):
+    emails = prepare(mail_site, active=20)
     smtp_server.handler.policy = lambda rcpts: (
         "550 5.1.1 User unknown" if "reader7@example.com" in rcpts else None
     )
     processes(CeleryWorker, digest_env, tmp_path / "worker.log")
     processes(CeleryBeat, digest_env, tmp_path / "beat.log")
-    rows = wait_for_sent(site_app, 60)
+    rows = wait_for_sent(mail_site, 60)
     assert rows == {"sent": 19, "failed": 1}
-    assert_exactly_once(site_app, smtp_server, [e for e in emails if e != "reader7@example.com"])
-    with site_app.app_context():
+    assert_exactly_once(mail_site, smtp_server, [e for e in emails if e != "reader7@example.com"])
+    with mail_site.app_context():
         bounced = db.session.scalar(select(Subscriber).where(Subscriber.email == "reader7@example.com"))
         assert bounced.bounce_count == 1 and bounced.status == "active"
         failed = db.session.scalar(select(Delivery).where(Delivery.status == "failed"))
         assert failed.subscriber_id == bounced.id and "550" in failed.error
 
 
-def test_two_beats_make_one_digest(site_app, digest_env, smtp_server, processes, tmp_path):
-    emails = prepare(site_app, active=30)
+def test_two_beats_make_one_digest(mail_site, digest_env, smtp_server, processes, tmp_path):
+    emails = prepare(mail_site, active=30)
     processes(CeleryBeat, digest_env, tmp_path / "beat1.log")
     processes(CeleryBeat, digest_env, tmp_path / "beat2.log")
     processes(CeleryWorker, digest_env, tmp_path / "worker1.log")
     processes(CeleryWorker, digest_env, tmp_path / "worker2.log")
-    wait_for_sent(site_app, 60)
+    wait_for_sent(mail_site, 60)
     time.sleep(2)  # more ticks from both beats after the send
-    with site_app.app_context():
+    with mail_site.app_context():
         assert db.session.scalar(select(func.count()).select_from(Digest)) == 1
-    assert_exactly_once(site_app, smtp_server, emails)
+    assert_exactly_once(mail_site, smtp_server, emails)

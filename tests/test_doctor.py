@@ -5,7 +5,7 @@ import ssl
 import helpers
 import pytest
 import trustme
-from conftest import make_app
+from helpers import make_app
 from servers import DNSServer, RedisServer, SMTPServer, free_port, require_program, wait_until
 
 from blog.platform.doctor import check_dkim, check_redis, check_site_url, check_smtp

@@ -1,7 +1,7 @@
 """`weeknote export` writes posts that import back into the same posts."""
 
-from conftest import make_app
 from flask_migrate import upgrade
+from helpers import make_app
 from sqlalchemy import select
 
 from blog.extensions import db

@@ -1,6 +1,6 @@
 """`/healthz` answers 200 when the database and Redis answer, 503 naming what failed otherwise."""
 
-from conftest import make_app
+from helpers import make_app
 from servers import RedisServer, free_port, require_program
 
 

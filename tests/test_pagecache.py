@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
-from conftest import make_app
 from flask_migrate import upgrade
+from helpers import make_app
 from sqlalchemy import select
 
 from blog.extensions import db

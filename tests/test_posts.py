@@ -4,7 +4,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import make_app
+from helpers import make_app
 
 
 @pytest.fixture
