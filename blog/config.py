@@ -35,6 +35,11 @@ DEFAULTS = {
     "DELIVERY_CLAIM_TIMEOUT": 600.0,
     "DELIVERY_RETRY_BASE": 30.0,
     "DISPATCH_INTERVAL": 60.0,  # seconds between two dispatcher runs of the beat
+    # Seconds any one Redis call of the web app may take (connect or answer) before Redis counts
+    # as down: pages render without the cache, limits count in process, mail waits in the database.
+    "REDIS_TIMEOUT": 0.5,
+    # Seconds after which mail that is due but was handed to the worker is handed over again.
+    "MAIL_REQUEUE_AFTER": 300.0,
     "LOG_FORMAT": "text",  # or "json": one JSON object per line
     "TRUSTED_PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
 }
@@ -161,19 +166,28 @@ def finish_queue_config(config: dict) -> None:
     """Point the rate limiter and Celery at REDIS_URL; without it, limits live in memory."""
     redis_url = config.get("REDIS_URL")
     config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    timeout = float(config["REDIS_TIMEOUT"])
+    timeouts = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if redis_url:
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", timeouts)
+        config.setdefault("CACHE_OPTIONS", timeouts)
     # A claimed delivery row is taken over after DELIVERY_CLAIM_TIMEOUT, so no task may run that
     # long (else two workers could send the same row); and a task must end before Redis's
     # visibility timeout hands its message to another worker.
     time_limit = float(config["DELIVERY_CLAIM_TIMEOUT"]) / 2
     celery = {
         "broker_url": redis_url or "memory://",
-        "result_backend": redis_url,
-        "task_ignore_result": True,
+        "task_ignore_result": True,  # no result backend: nothing reads a task's return value
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         # A task that runs longer than the visibility timeout would be handed to a second worker.
-        "broker_transport_options": {"visibility_timeout": max(3600, 4 * time_limit)},
+        # The worker's own connections: a frozen Redis is noticed, and reconnected to, in seconds.
+        "broker_transport_options": {
+            "visibility_timeout": max(3600, 4 * time_limit),
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+        },
         "task_time_limit": time_limit,
         "task_soft_time_limit": time_limit * 0.9,
         "broker_connection_retry_on_startup": True,
@@ -181,7 +195,8 @@ def finish_queue_config(config: dict) -> None:
             "dispatch-digests": {
                 "task": jobs.DISPATCH_DIGESTS,
                 "schedule": float(config["DISPATCH_INTERVAL"]),
-            }
+            },
+            "sweep-mail": {"task": jobs.SWEEP_MAIL, "schedule": float(config["DISPATCH_INTERVAL"])},
         },
     }
     config["CELERY"] = celery | config.get("CELERY", {})

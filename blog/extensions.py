@@ -1,7 +1,9 @@
 """Unbound Flask extensions, initialised in create_app(), and Celery bound to the app."""
 
+import logging
+
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, current_app
 from flask_caching import Cache
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -21,6 +23,7 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 cache = Cache()
 csrf = CSRFProtect()
+log = logging.getLogger(__name__)
 # The rate limiter is built per app in blog.platform.ratelimit.init_app: Flask-Limiter keeps its
 # storage on the Limiter object, so one shared instance would quietly share limits between apps.
 
@@ -44,3 +47,19 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def send_task(name: str, *args: object) -> bool:
+    """Hand a task to the worker by name; False, logged, when the broker does not answer within
+    REDIS_TIMEOUT. A hint only: what must happen is recorded in the database first, and the beat's
+    sweeps hand it over again, so no request ever waits long on Redis."""
+    celery: Celery = current_app.extensions["celery"]
+    timeout = float(current_app.config["REDIS_TIMEOUT"])
+    options = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
+    try:
+        with celery.connection_for_write(transport_options=options, connect_timeout=timeout) as connection:
+            celery.send_task(name, args=list(args), connection=connection, retry=False)
+    except Exception as error:  # noqa: BLE001 - any failure to hand over is retried by the sweep
+        log.warning("could not queue %s%r: %s: %s", name, args, type(error).__name__, error)
+        return False
+    return True

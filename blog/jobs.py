@@ -7,3 +7,4 @@ registers a task under each name. Renaming one is a change on both sides.
 SEND_CONFIRMATION = "weeknote.send_confirmation"
 SEND_DIGEST = "weeknote.send_digest"
 DISPATCH_DIGESTS = "weeknote.dispatch_digests"
+SWEEP_MAIL = "weeknote.sweep_mail"

@@ -157,6 +157,10 @@ class Subscriber(db.Model):
     token_secret: Mapped[str] = mapped_column(String(64), default=new_token_secret)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A confirmation email that must still go out, and when it was last handed to the worker: the
+    # database, not the queue, is the record, so a sweep can hand it over again (mail outbox).
+    confirmation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    confirmation_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bounce_count: Mapped[int] = mapped_column(default=0)

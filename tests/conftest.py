@@ -224,6 +224,21 @@ def celery_worker(app, database_url, redis_url, smtp_server, tmp_path):
 
 
 @pytest.fixture
+def processes():
+    """Start Celery processes through this; all are stopped at the end of the test."""
+    started = []
+
+    def start(kind, *args, **kwargs):
+        process = kind(*args, **kwargs)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
 def count_statements(app):
     """Run a callable and return the SQL statements it sent to the database."""
 

@@ -108,11 +108,25 @@ class RedisServer:
 
     def restart(self, down_for: float = 1.0) -> None:
         """Kill the server (losing every queued task: nothing is persisted) and start it again."""
+        self.kill()
+        time.sleep(down_for)
+        self.start()
+
+    def kill(self) -> None:
+        """Stop the server at once: connections are refused until start()."""
         self.process.kill()
         self.process.wait(10)
-        time.sleep(down_for)
+
+    def start(self) -> None:
         self.process = self._start()
         wait_until(self.ping, 10, f"redis-server to come back on port {self.port}")
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are accepted by the kernel, and then nothing answers."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def flush(self) -> None:
         self.client.flushall()
@@ -194,8 +208,10 @@ class SMTPServer:
             options.update(tls_context=tls_context, require_starttls=True)
         if login:
             options.update(authenticator=self._authenticator(login), auth_required=True)
+        self.options = options
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
+        self.listening = True
 
     def _authenticator(self, login: tuple[str, str]):
         def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -218,8 +234,20 @@ class SMTPServer:
                 raise TimeoutError(f"{len(self.messages)} of {count} messages arrived in {timeout}s")
         return list(self.messages)
 
+    def refuse_connections(self) -> None:
+        """Close the port: a relay that is down (connection refused) until accept_connections()."""
+        if self.listening:
+            self.controller.stop()
+            self.listening = False
+
+    def accept_connections(self) -> None:
+        if not self.listening:
+            self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **self.options)
+            self.controller.start()
+            self.listening = True
+
     def stop(self) -> None:
-        self.controller.stop()
+        self.refuse_connections()
 
 
 class CeleryProcess:

@@ -86,7 +86,11 @@ def test_redis_url_drives_the_limiter_and_celery(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6399/2"})
     assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6399/2"
     celery = app.extensions["celery"]
-    assert celery.conf.broker_url == celery.conf.result_backend == "redis://127.0.0.1:6399/2"
+    assert celery.conf.broker_url == "redis://127.0.0.1:6399/2"
+    assert celery.conf.result_backend is None  # results are never read: no store to wait on
+    # Every Redis client of the web app gives up quickly: a frozen Redis keeps no visitor waiting.
+    timeouts = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+    assert app.config["RATELIMIT_STORAGE_OPTIONS"] == app.config["CACHE_OPTIONS"] == timeouts
     assert celery.conf.task_acks_late and celery.conf.task_reject_on_worker_lost
     assert celery.conf.worker_prefetch_multiplier == 1
     assert celery.conf.task_time_limit < celery.conf.broker_transport_options["visibility_timeout"]

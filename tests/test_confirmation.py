@@ -1,5 +1,7 @@
 """The confirmation email: its content, inline sending over SMTP, and failures that send nothing."""
 
+from datetime import UTC, datetime
+
 import pytest
 from helpers import confirm_link, parts, subscribe, subscriber
 from sqlalchemy import select
@@ -58,7 +60,8 @@ def test_an_smtp_failure_inline_still_gives_the_same_answer(app_factory, smtp_se
 def test_a_line_break_in_the_subject_raises_and_sends_nothing(app_factory, smtp_server, smtp_config):
     app = app_factory(SITE_TITLE="Notes\r\nBcc: victim@example.net", **smtp_config)
     with app.app_context():
-        row = Subscriber(email="a@example.org", email_key="a@example.org")
+        due = datetime.now(UTC)
+        row = Subscriber(email="a@example.org", email_key="a@example.org", confirmation_due_at=due)
         db.session.add(row)
         db.session.commit()
         with pytest.raises(HeaderInjectionError, match="Subject"):
@@ -73,3 +76,26 @@ def test_nothing_is_sent_to_someone_no_longer_pending(app, smtp_server):
         db.session.commit()
         assert send_confirmation(row.id) is None
         assert send_confirmation(row.id + 1000) is None
+
+
+def test_the_sweep_hands_over_what_no_task_carries_and_leaves_the_rest(app):
+    from datetime import timedelta
+
+    from blog.subscriptions.confirmation import due_confirmations
+
+    now = datetime.now(UTC)
+    later = timedelta(minutes=5)
+    rows = {
+        "lost": {"confirmation_due_at": now - timedelta(minutes=1)},  # Redis was down: never queued
+        "fresh": {"confirmation_due_at": now},  # the request is handing it over itself
+        "queued": {"confirmation_due_at": now - timedelta(minutes=1), "confirmation_queued_at": now},
+        "stale": {"confirmation_due_at": now - timedelta(hours=1), "confirmation_queued_at": now - later * 2},
+        "sent": {"confirmation_due_at": None},
+    }
+    with app.app_context():
+        for name, values in rows.items():
+            db.session.add(Subscriber(email=f"{name}@example.org", email_key=f"{name}@example.org", **values))
+        db.session.commit()
+        ids = due_confirmations(db.session, now, later)
+        emails = {db.session.get(Subscriber, subscriber_id).email for subscriber_id in ids}
+    assert emails == {"lost@example.org", "stale@example.org"}

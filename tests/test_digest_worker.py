@@ -36,21 +36,6 @@ def digest_env(app, database_url, redis_url, smtp_server) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def processes():
-    """Start Celery processes through this; all are stopped at the end of the test."""
-    started = []
-
-    def start(kind, *args, **kwargs):
-        process = kind(*args, **kwargs)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
-
-
 def prepare(mail_site, active: int, others: bool = True) -> list[str]:
     """Three posts this week, `active` confirmed subscribers (plus a pending and a gone one),
     and a schedule whose run is due now."""

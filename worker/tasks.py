@@ -7,20 +7,31 @@ from celery import shared_task
 from flask import current_app
 
 from blog import jobs
+from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.newsletter.sending import queue_digest, run_dispatch, send_next_batch
 from blog.subscriptions.confirmation import send_confirmation as send_confirmation_now
+from blog.subscriptions.confirmation import sweep_confirmations
 
 
 @shared_task(name=jobs.SEND_CONFIRMATION, bind=True, max_retries=8)
 def send_confirmation(self, subscriber_id: int) -> str | None:
     """Send one subscriber's confirmation email; retry with backoff when the SMTP failure is temporary."""
     try:
-        return send_confirmation_now(subscriber_id)
+        message_id = send_confirmation_now(subscriber_id)
+        db.session.commit()  # no longer due: neither the sweep nor a second task sends it again
+        return message_id
     except SendError as error:
+        db.session.rollback()
         if not error.temporary:
             raise
         raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 1800)) from error
+
+
+@shared_task(name=jobs.SWEEP_MAIL)
+def sweep_mail() -> int:
+    """The beat's sweep: hand the worker the mail the database says is due and no task carries."""
+    return sweep_confirmations(datetime.now(UTC))
 
 
 @shared_task(name=jobs.DISPATCH_DIGESTS)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from blog import jobs
-from blog.extensions import db
+from blog.extensions import db, send_task
 from blog.mail.signing import signer_from_config
 from blog.mail.transport import transport_from_config
 from blog.models import Digest, DigestStatus
@@ -90,7 +90,7 @@ def queue_digest(digest_id: int) -> bool:
     """Start DELIVERY_PARALLEL batch chains for a digest; False when there is no worker (no Redis)."""
     if not current_app.config.get("REDIS_URL"):
         return False
-    celery = current_app.extensions["celery"]
     for _ in range(int(current_app.config["DELIVERY_PARALLEL"])):
-        celery.send_task(jobs.SEND_DIGEST, args=[digest_id])
+        # Its delivery rows are saved: if Redis does not answer, the dispatcher restarts the digest.
+        send_task(jobs.SEND_DIGEST, digest_id)
     return True

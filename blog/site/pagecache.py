@@ -10,6 +10,7 @@ every header of its answer worked out, so a hit is one lookup and one Response.
 """
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from functools import cached_property, wraps
 from typing import NamedTuple
 
 from flask import Flask, Response, current_app, g, make_response, request
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from werkzeug.http import http_date
 
@@ -31,6 +33,8 @@ FEED = "public, max-age=1800"  # feed readers poll; half an hour spares them and
 INDEX = "public, max-age=3600"  # sitemap and robots.txt
 STORED_HEADERS = ("Content-Type", "ETag", "Content-Security-Policy")  # shared between processes
 LOCAL_ENTRIES = 256  # pages of the current fingerprint kept in each process
+SHARED_REST = 5.0  # seconds without the shared cache after Redis failed to answer
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class ProcessMemo:
     def __init__(self) -> None:
         self.state: SiteState | None = None
         self.pages: dict[str, Page] = {}
+        self.shared_down_until = 0.0  # time.monotonic() before which the shared cache is not asked
 
 
 def init_app(app: Flask) -> None:
@@ -135,7 +140,7 @@ def cached_page(cache_control: str = PAGE, vary_args: Iterable[str] = (), shared
                 page = to_page(entry, state, cache_control)
                 if use_cache:
                     if shared:
-                        cache.set(key, entry)
+                        store_shared(key, entry)
                     remember(key, page)
             response = current_app.response_class(page.body, headers=page.headers)
             environ = request.environ
@@ -152,10 +157,38 @@ def lookup(key: str, state: SiteState, cache_control: str, shared: bool = True) 
     """A page from this process's memory, else from the shared cache."""
     memo: ProcessMemo = current_app.extensions["pagecache"]
     page = memo.pages.get(key)
-    if page is None and shared and (entry := cache.get(key)) is not None:
+    if page is None and shared and (entry := fetch_shared(key)) is not None:
         page = to_page(entry, state, cache_control)
         remember(key, page)
     return page
+
+
+def fetch_shared(key: str) -> tuple | None:
+    """An entry of the shared cache; a miss when Redis does not answer (pages render without it)."""
+    memo: ProcessMemo = current_app.extensions["pagecache"]
+    if time.monotonic() < memo.shared_down_until:
+        return None
+    try:
+        return cache.get(key)
+    except RedisError as error:
+        shared_cache_down(memo, error)
+        return None
+
+
+def store_shared(key: str, entry: tuple) -> None:
+    memo: ProcessMemo = current_app.extensions["pagecache"]
+    if time.monotonic() < memo.shared_down_until:
+        return
+    try:
+        cache.set(key, entry)
+    except RedisError as error:
+        shared_cache_down(memo, error)
+
+
+def shared_cache_down(memo: ProcessMemo, error: Exception) -> None:
+    """Leave the shared cache alone for a while: each try would cost REDIS_TIMEOUT again."""
+    log.warning("page cache: Redis did not answer (%s); serving without it for %ss", error, SHARED_REST)
+    memo.shared_down_until = time.monotonic() + SHARED_REST
 
 
 def remember(key: str, page: Page) -> None:

@@ -1,14 +1,15 @@
 """The double opt-in email: render it, build it, send it, through the worker or inline."""
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app, render_template
-from kombu.exceptions import OperationalError
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from blog import jobs
-from blog.extensions import db
+from blog.extensions import db, send_task
 from blog.mail.message import build_message
 from blog.mail.transport import SendError, transport_from_config
 from blog.models import Subscriber, SubscriberStatus
@@ -17,6 +18,8 @@ from blog.subscriptions.links import confirm_url
 from blog.subscriptions.tokens import MAX_AGE, Purpose
 
 log = logging.getLogger(__name__)
+HAND_OVER_GRACE = timedelta(seconds=5)
+SWEEP_BATCH = 500  # a sweep runs every DISPATCH_INTERVAL; a larger backlog takes a few
 
 
 def build_confirmation(subscriber: Subscriber, now: datetime | None = None) -> EmailMessage:
@@ -42,27 +45,74 @@ def build_confirmation(subscriber: Subscriber, now: datetime | None = None) -> E
 
 
 def send_confirmation(subscriber_id: int) -> str | None:
-    """Email the confirmation link to a pending subscriber; return its Message-ID, None if not due."""
+    """Email the confirmation link if one is due; return its Message-ID, None if nothing was due.
+
+    The caller commits: that commit clears the due mark, so neither a second task nor the sweep
+    sends it again.
+    """
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None or subscriber.status != SubscriberStatus.PENDING:
         return None  # confirmed, unsubscribed or erased since the request: nothing to send
+    if subscriber.confirmation_due_at is None:
+        return None  # sent already (by another task, or the sweep's)
     message = build_confirmation(subscriber)
     with transport_from_config(current_app.config) as transport:
         transport.send(message)
+    subscriber.confirmation_due_at = None
     return message["Message-ID"]
 
 
 def queue_confirmation(subscriber_id: int) -> None:
-    """Send a confirmation email through the worker when REDIS_URL is set, else right now."""
+    """Hand a due confirmation email to the worker when REDIS_URL is set, else send it right now.
+
+    Either way it is already recorded as due (claim_confirmation): if the worker cannot be
+    reached, the sweep hands it over once it can, and the visitor never waits for Redis.
+    """
     if current_app.config.get("REDIS_URL"):
-        try:
-            current_app.extensions["celery"].send_task(jobs.SEND_CONFIRMATION, args=[subscriber_id])
-        except OperationalError:
-            log.exception("could not queue the confirmation email for subscriber %s", subscriber_id)
+        if send_task(jobs.SEND_CONFIRMATION, subscriber_id):
+            mark_queued(db.session, [subscriber_id], datetime.now(UTC))
+            db.session.commit()
         return
     try:
         send_confirmation(subscriber_id)
+        db.session.commit()
     except SendError:
         # Inline (development) sending must not turn a subscribe into an error page, or the answer
         # would differ between new and known addresses. The person can ask again in 10 minutes.
+        db.session.rollback()
         log.exception("could not send the confirmation email to subscriber %s", subscriber_id)
+
+
+def mark_queued(session: Session, subscriber_ids: list[int], now: datetime) -> None:
+    session.execute(
+        update(Subscriber).where(Subscriber.id.in_(subscriber_ids)).values(confirmation_queued_at=now)
+    )
+
+
+def due_confirmations(session: Session, now: datetime, requeue_after: timedelta) -> list[int]:
+    """Confirmations recorded as due that no task has been handed lately (the queue lost them, or
+    Redis was down when they were asked for). A few seconds' grace lets the request that recorded
+    one hand it over itself."""
+    stale = now - requeue_after
+    query = (
+        select(Subscriber.id)
+        .where(
+            Subscriber.status == SubscriberStatus.PENDING,
+            Subscriber.confirmation_due_at <= now - HAND_OVER_GRACE,
+            or_(Subscriber.confirmation_queued_at.is_(None), Subscriber.confirmation_queued_at <= stale),
+        )
+        .order_by(Subscriber.confirmation_due_at)
+        .limit(SWEEP_BATCH)
+    )
+    return list(session.scalars(query))
+
+
+def sweep_confirmations(now: datetime) -> int:
+    """The beat's sweep: hand every forgotten confirmation to the worker; return how many."""
+    requeue_after = timedelta(seconds=float(current_app.config["MAIL_REQUEUE_AFTER"]))
+    ids = due_confirmations(db.session, now, requeue_after)
+    handed = [subscriber_id for subscriber_id in ids if send_task(jobs.SEND_CONFIRMATION, subscriber_id)]
+    if handed:
+        mark_queued(db.session, handed, now)
+    db.session.commit()
+    return len(handed)

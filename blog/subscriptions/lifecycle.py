@@ -102,7 +102,7 @@ def request_subscription(session: Session, email: str, consent: Consent) -> Subs
 
 
 def claim_confirmation(session: Session, subscriber: Subscriber, now: datetime) -> bool:
-    """Mark a confirmation email as sent unless one went out less than RESEND_AFTER ago."""
+    """Record a confirmation email as due unless one was due less than RESEND_AFTER ago."""
     claimed = session.execute(
         update(Subscriber)
         .where(
@@ -112,10 +112,10 @@ def claim_confirmation(session: Session, subscriber: Subscriber, now: datetime) 
                 Subscriber.confirmation_sent_at <= now - RESEND_AFTER,
             ),
         )
-        .values(confirmation_sent_at=now)
+        .values(confirmation_sent_at=now, confirmation_due_at=now, confirmation_queued_at=None)
         .execution_options(synchronize_session=False)
     )
-    session.refresh(subscriber, ["confirmation_sent_at"])
+    session.refresh(subscriber, ["confirmation_sent_at", "confirmation_due_at", "confirmation_queued_at"])
     return claimed.rowcount == 1
 
 
