@@ -35,6 +35,9 @@ DEFAULTS = {
     "DELIVERY_CLAIM_TIMEOUT": 600.0,
     "DELIVERY_RETRY_BASE": 30.0,
     "DISPATCH_INTERVAL": 60.0,  # seconds between two dispatcher runs of the beat
+    # Hours a scheduled digest may be late (the beat was down) and still go out by itself; a later
+    # one is held for the author to approve or cancel.
+    "DIGEST_MAX_LATENESS": 12.0,
     # Seconds any one Redis call of the web app may take (connect or answer) before Redis counts
     # as down: pages render without the cache, limits count in process, mail waits in the database.
     "REDIS_TIMEOUT": 0.5,

@@ -50,6 +50,15 @@ class UTCDateTime(TypeDecorator):
 LARGEST_ID = 2**31 - 1
 
 
+def as_utc(moment: datetime | str | None) -> datetime | None:
+    """An aggregate's datetime as aware UTC (SQLite hands back naive values or strings)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -17,6 +17,7 @@ from blog.newsletter import delivery
 from blog.newsletter.digests import create_digest, save_schedule
 from blog.newsletter.progress import digest_counts
 from blog.newsletter.sending import composer_from_app, run_dispatch, send_next_batch
+from blog.newsletter.settings import DeliverySettings
 from blog.newsletter.writer_lock import writer_lock
 
 NOW = datetime.now(UTC)
@@ -203,7 +204,7 @@ def test_unsubscribing_after_fan_out_skips_the_row(mail_site, week, smtp_server)
 
 
 def test_stale_claims_are_taken_over_and_live_ones_are_not(mail_site, week, smtp_server):
-    settings = delivery.DeliverySettings(batch_size=10, claim_timeout=timedelta(minutes=10))
+    settings = DeliverySettings(batch_size=10, claim_timeout=timedelta(minutes=10))
     with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)
@@ -220,7 +221,7 @@ def test_a_claim_takes_stale_rows_then_due_ones_and_leaves_rows_in_backoff(mail_
         due_schedule()
         [digest_id] = run_dispatch(NOW)
         ids = db.session.scalars(select(Delivery.id).order_by(Delivery.id)).all()
-        _, first = delivery.claim_batch(db.session, digest_id, delivery.DeliverySettings(batch_size=2), NOW)
+        _, first = delivery.claim_batch(db.session, digest_id, DeliverySettings(batch_size=2), NOW)
         assert first == ids[:2]
         db.session.execute(  # the third row waits out a retry's backoff
             Delivery.__table__.update()
@@ -229,7 +230,7 @@ def test_a_claim_takes_stale_rows_then_due_ones_and_leaves_rows_in_backoff(mail_
         )
         db.session.commit()
         later = NOW + timedelta(minutes=11)  # the first claim is stale by then
-        settings = delivery.DeliverySettings(batch_size=3)
+        settings = DeliverySettings(batch_size=3)
         _, claimed = delivery.claim_batch(db.session, digest_id, settings, later)
         assert claimed == [ids[0], ids[1], ids[3]]
         # Nothing is due now: next, this claim goes stale (in 10 minutes), before the backoff ends.
@@ -396,7 +397,7 @@ def test_delivery_with_a_refused_recipient(mail_site, week, smtp_server, pipelin
 
 
 def test_rows_held_by_another_worker_are_due_when_their_claim_goes_stale(mail_site, week):
-    settings = delivery.DeliverySettings(batch_size=10, claim_timeout=timedelta(minutes=10))
+    settings = DeliverySettings(batch_size=10, claim_timeout=timedelta(minutes=10))
     with mail_site.app_context():
         due_schedule()
         [digest_id] = run_dispatch(NOW)

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import parts
+from helpers import add_post, parts
 from sqlalchemy import func, select
 
 from blog.extensions import db
@@ -106,6 +106,8 @@ def test_held_digest_is_approved_or_cancelled(mail_site, cli, week, smtp_server)
             min_posts=1, hold_for_review=True, enabled=True, now=NOW,
         )  # fmt: skip
         held = create_digest(db.session, composer_from_app(), NOW, schedule)
+        # The next run carries only what came after the held one: a post reaches a reader once.
+        add_post("Later", NOW + timedelta(milliseconds=500))
         other = create_digest(db.session, composer_from_app(), NOW + timedelta(seconds=1), schedule)
         db.session.commit()
         held_id, other_id = held.id, other.id

@@ -5,14 +5,27 @@ are what was lost, doubled or kept waiting.
 """
 
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 
 import pytest
-from helpers import SITE, add_post, subscribe, subscriber
+from helpers import (
+    AUTHOR_EMAIL,
+    AUTHOR_PASSWORD,
+    SITE,
+    add_post,
+    add_subscribers,
+    csrf_token,
+    sign_in,
+    subscribe,
+    subscriber,
+)
 from servers import CeleryBeat, CeleryWorker, wait_until
+from sqlalchemy import func, select, update
 
 from blog.extensions import db
-from blog.models import SubscriberStatus
+from blog.models import Delivery, Digest, SubscriberStatus
 
 
 @pytest.fixture
@@ -83,3 +96,141 @@ def posts_for_faults(site):
     with site.app_context():
         add_post("First", datetime.now(UTC) - timedelta(days=1), tags=("rust",))
         db.session.commit()
+
+
+# --- The SMTP relay down during a digest -----------------------------------------------------
+
+
+def signed_in(app):
+    client = app.test_client()
+    assert sign_in(client, AUTHOR_EMAIL, AUTHOR_PASSWORD).status_code == 302
+    return client
+
+
+def rows(app) -> list[Delivery]:
+    with app.app_context():
+        found = list(db.session.scalars(select(Delivery).order_by(Delivery.id)))
+        db.session.expunge_all()
+        return found
+
+
+def test_a_relay_refusing_connections_leaves_each_row_waiting_with_its_reason(
+    mail_site, week, smtp_server, author
+):
+    smtp_server.refuse_connections()
+    cli = mail_site.test_cli_runner()
+    sent = cli.invoke(args=["digest", "send", "--now"])
+    assert sent.exit_code == 1 and "Traceback" not in sent.output, sent.output
+    [problem] = [line for line in sent.output.splitlines() if "cannot reach" in line]
+    assert f"SMTP server 127.0.0.1:{smtp_server.port}" in problem and "next try" in problem
+    waiting = rows(mail_site)
+    assert len(waiting) == 4 and {row.status for row in waiting} == {"pending"}
+    assert all("cannot reach SMTP server" in row.error for row in waiting)
+    assert all(row.next_attempt_at > datetime.now(UTC) for row in waiting)
+    status = cli.invoke(args=["digest", "status"])
+    assert "cannot reach SMTP server" in status.output and "next try" in status.output
+    progress = signed_in(mail_site).get(f"/admin/digest/{waiting[0].digest_id}/progress.json").json
+    assert "cannot reach SMTP server" in progress["problem"] and "next try" in progress["problem"]
+    page = signed_in(mail_site).get(f"/admin/digest/{waiting[0].digest_id}/").text
+    assert "cannot reach SMTP server" in page
+
+
+def test_no_second_digest_while_one_is_sending_and_none_repeats_its_posts(mail_site, week, smtp_server):
+    from blog.newsletter.digests import save_schedule
+    from blog.newsletter.sending import run_dispatch, send_or_queue
+
+    smtp_server.refuse_connections()
+    cli = mail_site.test_cli_runner()
+    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 1
+    again = cli.invoke(args=["digest", "send", "--now"])
+    assert again.exit_code == 1 and "still sending" in again.output
+    with mail_site.app_context():
+        add_post("Newer", datetime.now(UTC))  # after the sending digest's period: the next one's
+        schedule = save_schedule(db.session, weekday=0, local_time=dt_time(8), timezone="UTC", min_posts=1,
+                                 hold_for_review=False, enabled=True, now=datetime.now(UTC))  # fmt: skip
+        schedule.next_run_at = datetime.now(UTC)
+        db.session.commit()
+        run_dispatch()
+        assert db.session.scalar(select(func.count()).select_from(Digest)) == 1  # it waits its turn
+        smtp_server.accept_connections()
+        db.session.execute(update(Delivery).values(next_attempt_at=None))
+        db.session.commit()
+        send_or_queue(1)
+        run_dispatch()
+        digests = list(db.session.scalars(select(Digest).order_by(Digest.id)))
+        assert [digest.status for digest in digests] == ["sent", "sending"]
+        first, second = (set(digest.post_ids) for digest in digests)
+        assert len(first) == 3 and len(second) == 1 and not first & second
+        send_or_queue(2)
+    per_reader = Counter(message["To"] for message in smtp_server.messages)
+    assert per_reader == {f"reader{number}@example.com": 2 for number in range(4)}
+
+
+def test_the_author_can_cancel_a_digest_stuck_sending(mail_site, week, smtp_server, author):
+    smtp_server.refuse_connections()
+    cli = mail_site.test_cli_runner()
+    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 1
+    console = signed_in(mail_site)
+    token = csrf_token(console.get("/admin/digest/1/").text)
+    answer = console.post("/admin/digest/1/cancel", data={"csrf_token": token})
+    assert answer.status_code == 302
+    with mail_site.app_context():
+        assert db.session.get(Digest, 1).status == "cancelled"
+    assert {row.status for row in rows(mail_site)} == {"skipped"}
+    smtp_server.accept_connections()
+    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 0  # the same posts, now
+    assert len(smtp_server.messages) == 4
+
+
+def test_through_a_relay_outage_the_worker_delivers_each_message_once(
+    app_factory, redis_url, smtp_config, worker_env, smtp_server, processes, tmp_path, author
+):
+    site = app_factory(REDIS_URL=redis_url, **SITE, **smtp_config)
+    env = worker_env | {"DELIVERY_RETRY_BASE": "0.5"}
+    with site.app_context():
+        for day, title in ((1, "Newest"), (2, "Middle")):
+            add_post(title, datetime.now(UTC) - timedelta(days=day))
+        emails = add_subscribers(6)
+        db.session.commit()
+    smtp_server.refuse_connections()
+    processes(CeleryWorker, env, tmp_path / "worker.log")
+    processes(CeleryBeat, env, tmp_path / "beat.log")
+    cli = site.test_cli_runner()
+    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 0
+    console = signed_in(site)
+    state = wait_until(lambda: console.get("/admin/digest/1/progress.json").json["problem"], 30, "a reason")
+    assert "cannot reach SMTP server" in state
+    assert "cannot reach SMTP server" in cli.invoke(args=["digest", "status", "1"]).output
+    refused = cli.invoke(args=["digest", "send", "--now"])
+    assert refused.exit_code == 1 and "still sending" in refused.output
+    smtp_server.accept_connections()
+    wait_until(
+        lambda: console.get("/admin/digest/1/progress.json").json["status"] == "sent", 60, "the digest"
+    )
+    time.sleep(2)  # more ticks of the beat: nothing more may go out
+    assert sorted(message["To"] for message in smtp_server.messages) == sorted(emails)
+    assert console.get("/admin/digest/1/progress.json").json["problem"] is None
+
+
+# --- The beat down for days ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("late", "expected"), [(timedelta(hours=1), "sending"), (timedelta(days=3), "held")])
+def test_a_run_long_overdue_waits_for_the_author(mail_site, week, author, late, expected):
+    from blog.newsletter.digests import save_schedule
+    from blog.newsletter.sending import run_dispatch
+
+    now = datetime.now(UTC)
+    with mail_site.app_context():
+        schedule = save_schedule(db.session, weekday=0, local_time=dt_time(8), timezone="UTC", min_posts=1,
+                                 hold_for_review=False, enabled=True, now=now)  # fmt: skip
+        schedule.next_run_at = now - late
+        db.session.commit()
+        run_dispatch(now)
+        digest = db.session.scalar(select(Digest))
+        assert digest.status == expected
+        deliveries = db.session.scalar(select(func.count()).select_from(Delivery))
+        assert deliveries == (4 if expected == "sending" else 0)
+    dashboard = signed_in(mail_site).get("/admin/").text
+    assert ('id="late-digest-1"' in dashboard) == (expected == "held")
+    assert ("waits for you" in dashboard) == (expected == "held")

@@ -1,15 +1,13 @@
 """Thin Celery tasks: take ids, call blog/, let the task decide retries."""
 
-import random
 from datetime import UTC, datetime
 
 from celery import shared_task
-from flask import current_app
 
 from blog import jobs
 from blog.extensions import db
 from blog.mail.transport import SendError
-from blog.newsletter.sending import queue_digest, run_dispatch, send_next_batch
+from blog.newsletter.sending import RelayUnavailable, queue_digest, run_dispatch, send_next_batch
 from blog.subscriptions.confirmation import send_confirmation as send_confirmation_now
 from blog.subscriptions.confirmation import sweep_confirmations
 
@@ -47,14 +45,14 @@ def dispatch_digests() -> list[int]:
 def send_digest(self, digest_id: int) -> None:
     """Send one batch of a digest, then hand the rest to the next task in the chain."""
     try:
-        due = send_next_batch(digest_id)
-    except SendError as error:
+        due = send_next_batch(digest_id, attempt=self.request.retries)
+    except RelayUnavailable as error:
+        # The SMTP server could not be reached: each row of the batch says so and waits until
+        # retry_at. A server that refused the session for good waits too, and the task fails.
         if not error.temporary:
             raise
-        # The SMTP server could not be reached: the batch went back to the queue; try later.
-        base = float(current_app.config["DELIVERY_RETRY_BASE"])
-        delay = min(base * 2 ** min(self.request.retries, 6), 1800) * random.uniform(0.5, 1.0)
-        raise self.retry(exc=error, countdown=delay) from error
+        countdown = max(0.0, (error.retry_at - datetime.now(UTC)).total_seconds())
+        raise self.retry(exc=error, countdown=countdown) from error
     if due is not None:
         countdown = max(0.0, (due - datetime.now(UTC)).total_seconds())
         send_digest.apply_async(args=[digest_id], countdown=countdown)

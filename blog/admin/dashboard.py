@@ -8,6 +8,7 @@ from blog.admin import stats
 from blog.admin.charts import WeeklySeries, weekly_chart
 from blog.extensions import db
 from blog.newsletter import digests, progress
+from blog.newsletter.sending import settings_from_app
 from blog.platform.zones import local_moment, site_zone
 from blog.subscriptions.queries import status_counts
 
@@ -50,4 +51,5 @@ def index():
         schedule=schedule,
         next_run=next_run,
         digests=progress.recent_digests(db.session, RECENT_DIGESTS),
+        late=digests.held_late(db.session, settings_from_app().max_lateness),
     )

@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
-from kombu.exceptions import OperationalError
 
 from blog.admin.digest_forms import HOLD, ScheduleForm, schedule_defaults
 from blog.extensions import db
@@ -105,7 +104,11 @@ def what_to_do(error: Exception) -> str:
 @bp.post("/send")
 def send_now():
     """Create the digest of the days since the last one and send it to every active subscriber."""
-    digest = digests.create_digest(db.session, composer_from_app(), datetime.now(UTC))
+    try:
+        digest = digests.create_digest(db.session, composer_from_app(), datetime.now(UTC))
+    except digests.DigestBusy as error:
+        flash(f"Not sent: {error}.", "error")
+        return redirect(url_for(".index"))
     if digest is None:
         flash("A digest for this very moment exists already; try again in a second.", "error")
         return redirect(url_for(".index"))
@@ -126,14 +129,12 @@ def start_sending(digest: Digest) -> None:
 
 
 def queue(digest_id: int) -> None:
+    """Hand the digest to the worker (if Redis does not answer, the dispatcher will), or send it here."""
     try:
         send_or_queue(digest_id)
-    except OperationalError:
-        # The rows are saved: the beat's dispatcher hands a stalled digest out again.
-        flash("The task queue (Redis) could not be reached; the worker will pick this digest up "
-              "once it is back.", "error")  # fmt: skip
     except SendError as error:
-        flash(f"Sending stopped: {error}. The remaining messages are still pending.", "error")
+        problem = progress.waiting(db.session, digest_id)
+        flash(f"Sending stopped: {problem.describe() if problem else error}.", "error")
 
 
 def digest_or_404(digest_id: int) -> Digest:
@@ -155,15 +156,16 @@ def approve(digest_id: int):
 
 @bp.post("/<int:digest_id>/cancel")
 def cancel(digest_id: int):
-    """Drop a held digest; nothing of it is sent."""
+    """Drop a held digest, or stop one that is sending; what was sent stays sent."""
     digest = digest_or_404(digest_id)
     try:
-        digests.cancel(digest)
+        dropped = digests.cancel(db.session, digest)
     except ValueError as error:
         flash(f"Not cancelled: {error}.", "error")
         return redirect(url_for(".show", digest_id=digest_id))
     db.session.commit()
-    flash(f"Digest {digest_id} cancelled; nothing was sent.", "success")
+    counts = progress.digest_counts(db.session, digest_id)
+    flash(progress.describe_cancel(digest_id, dropped, counts), "success")
     return redirect(url_for(".index"))
 
 

@@ -137,7 +137,10 @@ def test_command(address: str, at: str | None) -> None:
 @click.option("--now", "now_flag", is_flag=True, required=True, help="Send the current period's digest now.")
 def send_command(now_flag: bool) -> None:
     """Create the digest of the days since the last one and send it to every active subscriber."""
-    digest = digests.create_digest(db.session, composer_from_app(), datetime.now(UTC))
+    try:
+        digest = digests.create_digest(db.session, composer_from_app(), datetime.now(UTC))
+    except digests.DigestBusy as error:
+        raise click.ClickException(str(error)) from None
     if digest is None:  # pragma: no cover - only a schedule can collide
         raise click.ClickException("a digest for this moment exists already")
     if digest.status == DigestStatus.SKIPPED:
@@ -155,7 +158,16 @@ def _start_sending(digest: Digest) -> None:
 
 
 def _send_or_queue(digest_id: int) -> None:
-    if send_or_queue(digest_id):
+    try:
+        queued = send_or_queue(digest_id)
+    except SendError:
+        # Each waiting row says why; one line for the author, not a traceback.
+        problem = progress.waiting(db.session, digest_id)
+        reason = problem.describe() if problem else "the mail server refused the session"
+        raise click.ClickException(
+            f"sending stopped: {reason}. Follow it with: weeknote digest status {digest_id}"
+        ) from None
+    if queued:
         click.echo(f"Queued for the worker; follow it with: weeknote digest status {digest_id}")
         return
     _print_counts(db.session.get(Digest, digest_id))
@@ -165,6 +177,8 @@ def _print_counts(digest: Digest) -> None:
     numbers = progress.digest_counts(db.session, digest.id)
     summary = ", ".join(f"{count} {status}" for status, count in numbers.items())
     click.echo(f"Digest {digest.id} ({digest.status}): {summary}")
+    if problem := progress.waiting(db.session, digest.id):
+        click.echo(problem.describe())
 
 
 @digest_cli.command("status")
@@ -232,14 +246,14 @@ def approve_command(digest_id: int) -> None:
 @digest_cli.command("cancel")
 @click.argument("digest_id", type=int)
 def cancel_command(digest_id: int) -> None:
-    """Drop a digest that was held for review."""
+    """Drop a digest held for review, or stop one that is sending."""
     digest = _held(digest_id)
     try:
-        digests.cancel(digest)
+        dropped = digests.cancel(db.session, digest)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
-    click.echo(f"Digest {digest_id} cancelled; nothing was sent.")
+    click.echo(progress.describe_cancel(digest_id, dropped, progress.digest_counts(db.session, digest_id)))
 
 
 @digest_cli.command("list")

@@ -12,12 +12,10 @@ This module commits: each commit is the record that a message left, and that
 record is what makes a retry skip it.
 """
 
-import random
 import secrets
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,34 +24,14 @@ from sqlalchemy.orm import Session
 
 from blog.mail.message import HeaderInjectionError
 from blog.mail.transport import SendError, Transport
-from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Subscriber, SubscriberStatus
+from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Subscriber, SubscriberStatus, as_utc
 from blog.newsletter.mailer import DigestMailer, Recipient
+from blog.newsletter.settings import DeliverySettings
 from blog.newsletter.writer_lock import writer_lock, writing
 
 HARD_BOUNCE_LIMIT = 3  # hard bounces before an address is suppressed
 MAX_ATTEMPTS = 8  # temporary failures before a row is given up as failed
 BUSY_RETRIES = 3  # more tries to mark a row sent when SQLite stays locked past its busy timeout
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    batch_size: int = 200
-    claim_timeout: timedelta = timedelta(minutes=10)
-    retry_base: float = 30.0  # seconds before the first retry of a 4xx; doubles each time
-    retry_cap: float = 3600.0
-
-    @classmethod
-    def from_config(cls, config) -> "DeliverySettings":
-        return cls(
-            batch_size=int(config["DELIVERY_BATCH_SIZE"]),
-            claim_timeout=timedelta(seconds=float(config["DELIVERY_CLAIM_TIMEOUT"])),
-            retry_base=float(config["DELIVERY_RETRY_BASE"]),
-        )
-
-    def backoff(self, attempts: int) -> timedelta:
-        """Exponential backoff with jitter, so deferred rows do not all return at once."""
-        delay = min(self.retry_cap, self.retry_base * 2 ** max(attempts - 1, 0))
-        return timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
 
 def _dialect(session: Session) -> str:
@@ -305,14 +283,23 @@ def _defer(
     )
 
 
-def release(connection: Connection | Session, ids: list[int], token: str) -> None:
-    """Hand claimed rows back untouched (the transport failed before they were tried)."""
+def release(
+    connection: Connection | Session,
+    ids: list[int],
+    token: str,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    """Hand claimed rows back untried. With an error (the server could not be reached), each row
+    says why and waits until retry_at, as the console and `weeknote digest status` show; no
+    attempt is counted, since no message was tried."""
     with writing(connection):
         if ids:
             connection.execute(
                 DELIVERIES.update()
                 .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.claim_token == token)
                 .values(status=DeliveryStatus.PENDING, claim_token=None, claimed_at=None)
+                .values({"error": error, "next_attempt_at": retry_at} if error else {})
             )
 
 
@@ -341,7 +328,7 @@ def next_due(session: Session, digest_id: int, settings: DeliverySettings, now: 
     moments = [moment for moment in (earliest_retry, stale_at) if moment is not None]
     if not moments:
         return None
-    return max(now, min(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in moments))
+    return max(now, min(as_utc(moment) for moment in moments))
 
 
 def mark_progress(session: Session, digest_id: int, now: datetime) -> None:

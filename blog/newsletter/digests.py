@@ -1,15 +1,15 @@
 """Schedules and digests in the database: save the schedule, create each week's digest once."""
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from blog.models import Digest, DigestStatus, Post, PostTag, Schedule
+from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Post, PostTag, Schedule
 from blog.newsletter.compose import ComposedDigest, DigestPost, SiteInfo, compose_digest, digest_period
 from blog.newsletter.schedule import next_run_after
 from blog.platform.urls import external_url
@@ -74,11 +74,24 @@ def advance(schedule: Schedule) -> None:
     schedule.next_run_at = next_run_after(schedule.weekday, schedule.local_time, zone, schedule.next_run_at)
 
 
+# Digests whose posts reach (or may still reach) subscribers: a new digest starts after them.
+CARRIED = (DigestStatus.SENT, DigestStatus.SENDING, DigestStatus.HELD)
+
+
+class DigestBusy(ValueError):
+    """Another digest is still sending: a new one would race it for the same posts."""
+
+
+def sending_digest(session: Session) -> Digest | None:
+    return session.scalar(select(Digest).where(Digest.status == DigestStatus.SENDING).limit(1))
+
+
 def period_for(session: Session, composer: Composer, scheduled_for: datetime) -> tuple[datetime, datetime]:
-    """The week before scheduled_for, or since the last sent digest when that is later."""
+    """The week before scheduled_for, or since the newest digest that is sent, sending or held
+    when that is later: a post reaches a subscriber in one digest at most."""
     previous_end = session.scalar(
         select(Digest.period_end)
-        .where(Digest.status == DigestStatus.SENT)
+        .where(Digest.status.in_(CARRIED))
         .order_by(Digest.period_end.desc())
         .limit(1)
     )
@@ -108,8 +121,14 @@ def create_digest(
     composer: Composer,
     scheduled_for: datetime,
     schedule: Schedule | None = None,
+    hold: bool = False,
 ) -> Digest | None:
-    """Freeze one digest: its period, posts, subject and bodies. None when it already exists."""
+    """Freeze one digest: its period, posts, subject and bodies. None when it already exists.
+
+    Raises DigestBusy while another digest is sending: its posts are not all out yet.
+    """
+    if (busy := sending_digest(session)) is not None:
+        raise DigestBusy(f"digest {busy.id} is still sending; wait for it to finish, or cancel it")
     start, end = period_for(session, composer, scheduled_for)
     digest = Digest(
         schedule=schedule,
@@ -130,7 +149,7 @@ def create_digest(
     minimum = schedule.min_posts if schedule else 1
     if len(posts) < minimum:
         digest.status = DigestStatus.SKIPPED
-    elif schedule and schedule.hold_for_review:
+    elif hold or (schedule and schedule.hold_for_review):
         digest.status = DigestStatus.HELD
     else:
         digest.status = DigestStatus.SENDING
@@ -149,6 +168,12 @@ def posts_in_period(session: Session, start: datetime, end: datetime) -> list[Po
     )
 
 
+def held_late(session: Session, max_lateness: timedelta) -> list[Digest]:
+    """Held digests that were made more than max_lateness after their run: the beat was down."""
+    held = session.scalars(select(Digest).where(Digest.status == DigestStatus.HELD).order_by(Digest.id))
+    return [digest for digest in held if digest.created_at - digest.scheduled_for > max_lateness]
+
+
 def approve(session: Session, digest: Digest, now: datetime) -> None:
     """Release a digest held for review: it is sent as frozen (the preview the author saw)."""
     if digest.status != DigestStatus.HELD:
@@ -156,8 +181,18 @@ def approve(session: Session, digest: Digest, now: datetime) -> None:
     digest.status, digest.approved_at = DigestStatus.SENDING, now
 
 
-def cancel(digest: Digest) -> None:
-    """Drop a held digest; nothing of it is sent."""
-    if digest.status != DigestStatus.HELD:
-        raise ValueError(f"digest {digest.id} is {digest.status}: only a held digest can be cancelled")
+def cancel(session: Session, digest: Digest) -> int:
+    """Drop a held digest, or stop one that is sending (a relay that stays down, say); return how
+    many messages will not be sent. Messages a worker is sending at this moment still go out."""
+    if digest.status not in (DigestStatus.HELD, DigestStatus.SENDING):
+        raise ValueError(
+            f"digest {digest.id} is {digest.status}: only a held or sending digest can be cancelled"
+        )
     digest.status = DigestStatus.CANCELLED
+    dropped = session.execute(
+        update(Delivery)
+        .where(Delivery.digest_id == digest.id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SKIPPED, error="the digest was cancelled", next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return dropped.rowcount

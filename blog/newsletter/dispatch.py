@@ -7,9 +7,10 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus
-from blog.newsletter.delivery import DeliverySettings, fan_out, finish_digest
-from blog.newsletter.digests import Composer, claim_due_schedules, create_digest
+from blog.newsletter.delivery import fan_out, finish_digest
+from blog.newsletter.digests import Composer, claim_due_schedules, create_digest, sending_digest
 from blog.newsletter.schedule import next_run_after
+from blog.newsletter.settings import DeliverySettings
 
 
 def dispatch(session: Session, composer: Composer, settings: DeliverySettings, now: datetime) -> list[int]:
@@ -21,7 +22,13 @@ def dispatch(session: Session, composer: Composer, settings: DeliverySettings, n
     no progress for longer than the claim timeout and is handed out again.
     """
     for schedule in claim_due_schedules(session, now):
-        digest = create_digest(session, composer, schedule.next_run_at, schedule)
+        if sending_digest(session) is not None:
+            session.rollback()  # the run stays due: it is made once the digest before it is out
+            break
+        # A run long overdue (the beat was down for days) waits for the author instead of
+        # surprising the readers with last week's news.
+        late = now - schedule.next_run_at > settings.max_lateness
+        digest = create_digest(session, composer, schedule.next_run_at, schedule, hold=late)
         if digest is not None and digest.status == DigestStatus.SENDING:
             fan_out(session, digest)
         # Skip runs missed while nothing dispatched: one digest covers the gap.

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
-from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus
+from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, as_utc
+from blog.platform.zones import short_moment
 
 # A digest in one of these states has nothing more to send (until failed rows are retried).
 FINISHED = (DigestStatus.SENT, DigestStatus.CANCELLED, DigestStatus.SKIPPED)
@@ -88,6 +89,36 @@ def recent_digests(session: Session, limit: int) -> list[DigestSummary]:
     ]
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """Rows that wait for another try, with the reason most of them give."""
+
+    count: int
+    error: str
+    next_attempt_at: datetime | None
+
+    def describe(self) -> str:
+        """'4 messages wait: cannot reach SMTP server 127.0.0.1:25 (...); next try 30 Nov 2026, 14:32 CET'"""
+        when = f"; next try {short_moment(self.next_attempt_at)}" if self.next_attempt_at else ""
+        return f"{self.count} message{'s' if self.count != 1 else ''} wait: {self.error}{when}"
+
+
+def waiting(session: Session, digest_id: int) -> Waiting | None:
+    """Why the digest's deferred rows wait (the most common reason), and when they try next."""
+    row = session.execute(
+        select(func.count(), Delivery.error, func.min(Delivery.next_attempt_at))
+        .where(
+            Delivery.digest_id == digest_id,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.error.is_not(None),
+        )
+        .group_by(Delivery.error)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).first()
+    return Waiting(row[0], row[1], as_utc(row[2])) if row else None
+
+
 def progress(session: Session, digest: Digest) -> dict:
     """A digest's status and counts, with how many rows are done (sent, failed or skipped)."""
     numbers = digest_counts(session, digest.id)
@@ -98,4 +129,16 @@ def progress(session: Session, digest: Digest) -> dict:
         "total": sum(numbers.values()),
         "done": done(numbers),
         "finished": digest.status in FINISHED,
+        "problem": problem.describe() if (problem := waiting(session, digest.id)) else None,
     }
+
+
+def describe_cancel(digest_id: int, dropped: int, counts: dict[str, int]) -> str:
+    """What cancelling did, in words: 'Digest 3 cancelled: 120 messages had gone out; 80 will not be sent.'"""
+    sent = counts[DeliveryStatus.SENT]
+    if not sent:
+        return f"Digest {digest_id} cancelled; nothing was sent."
+    return (
+        f"Digest {digest_id} cancelled: {sent} message{'s' if sent != 1 else ''} had gone out; "
+        f"{dropped} will not be sent."
+    )

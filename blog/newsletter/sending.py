@@ -1,7 +1,7 @@
 """Digest jobs as the worker and commands run them: read config, call the pure parts, commit."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from urllib.parse import urlsplit
 
@@ -10,13 +10,14 @@ from flask import current_app
 from blog import jobs
 from blog.extensions import db, send_task
 from blog.mail.signing import signer_from_config
-from blog.mail.transport import transport_from_config
+from blog.mail.transport import SendError, transport_from_config
 from blog.models import Digest, DigestStatus
 from blog.newsletter import delivery
 from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
 from blog.newsletter.digests import Composer
 from blog.newsletter.dispatch import dispatch
 from blog.newsletter.mailer import DigestMailer, Recipient
+from blog.newsletter.settings import DeliverySettings
 from blog.platform.zones import site_zone
 from blog.subscriptions.links import unsubscribe_urls
 
@@ -34,8 +35,8 @@ def composer_from_app() -> Composer:
     return Composer(env=current_app.jinja_env, site=site)
 
 
-def settings_from_app() -> delivery.DeliverySettings:
-    return delivery.DeliverySettings.from_config(current_app.config)
+def settings_from_app() -> DeliverySettings:
+    return DeliverySettings.from_config(current_app.config)
 
 
 def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] | None = None) -> DigestMailer:
@@ -53,8 +54,20 @@ def run_dispatch(now: datetime | None = None) -> list[int]:
     return dispatch(db.session, composer_from_app(), settings_from_app(), now or datetime.now(UTC))
 
 
-def send_next_batch(digest_id: int) -> datetime | None:
-    """Send one batch of a digest; return when to run again, or None when nothing is left."""
+class RelayUnavailable(SendError):
+    """The SMTP server could not be reached, or refused the session: the batch waits until retry_at."""
+
+    def __init__(self, error: SendError, retry_at: datetime) -> None:
+        super().__init__(str(error), temporary=error.temporary, code=error.code, sender=error.sender)
+        self.retry_at = retry_at
+
+
+def send_next_batch(digest_id: int, attempt: int = 0) -> datetime | None:
+    """Send one batch of a digest; return when to run again, or None when nothing is left.
+
+    `attempt` counts the batches in a row that found the relay unavailable; it sets how long the
+    next one waits. Raises RelayUnavailable then, after recording the reason on each row.
+    """
     settings = settings_from_app()
     digest = db.session.get(Digest, digest_id)
     if digest is None or digest.status != DigestStatus.SENDING:
@@ -63,13 +76,23 @@ def send_next_batch(digest_id: int) -> datetime | None:
     delivery.mark_progress(db.session, digest_id, now)
     token, ids = delivery.claim_batch(db.session, digest_id, settings, now)
     if ids:
+        transport = transport_from_config(current_app.config)
         try:
-            with transport_from_config(current_app.config) as transport:
-                delivery.send_batch(db.session, mailer_for(digest), token, ids, transport, settings)
+            transport.__enter__()
+        except SendError as error:
+            db.session.rollback()
+            wait = settings.backoff(attempt + 1) if error.temporary else timedelta(seconds=settings.retry_cap)
+            retry_at = datetime.now(UTC) + wait
+            delivery.release(db.session, ids, token, str(error), retry_at)
+            raise RelayUnavailable(error, retry_at) from error
+        try:
+            delivery.send_batch(db.session, mailer_for(digest), token, ids, transport, settings)
         except BaseException:
             db.session.rollback()
             delivery.release(db.session, ids, token)  # rows not yet tried go back to the queue
             raise
+        finally:
+            transport.__exit__(None, None, None)
         delivery.mark_progress(db.session, digest_id, datetime.now(UTC))
     due = delivery.next_due(db.session, digest_id, settings, datetime.now(UTC))
     if due is None:

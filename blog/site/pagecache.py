@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from werkzeug.http import http_date
 
 from blog.extensions import cache, db
-from blog.models import Post
+from blog.models import Post, as_utc
 from blog.platform.security import fixed_headers, policy_for
 from blog.site.queries import visible
 
@@ -103,15 +103,6 @@ def read_site_state(seconds: float) -> SiteState:
         expires = min(expires, time.monotonic() + (next_due - now).total_seconds())
     raw = f"{count}|{changed}|{published}".encode()
     return SiteState(hashlib.sha1(raw).hexdigest()[:16], max(moments, default=None), expires)
-
-
-def as_utc(moment: datetime | str | None) -> datetime | None:
-    """An aggregate's datetime as aware UTC (SQLite hands back naive values or strings)."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
 
 
 def cached_page(cache_control: str = PAGE, vary_args: Iterable[str] = (), shared: bool = True) -> Callable:

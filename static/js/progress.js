@@ -37,6 +37,13 @@
     if (retry) retry.hidden = !state.counts.failed;
     var web = document.getElementById("web-copy");
     if (web) web.hidden = state.status !== "sent";
+    var problem = document.getElementById("digest-problem");
+    if (problem) {
+      setText("digest-problem", state.problem || "");
+      problem.hidden = !state.problem;
+    }
+    var stop = document.getElementById("cancel-form");
+    if (stop) stop.hidden = state.status !== "sending";
   }
 
   function poll() {
