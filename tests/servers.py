@@ -374,3 +374,38 @@ class DNSServer:
     def stop(self) -> None:
         self.sock.close()
         self.thread.join(5)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below pid, from /proc (honcho starts each of its processes in a new session)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True while pid exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def newcomer_env() -> dict[str, str]:
+    """The caller's environment without Weeknote settings or this test run's virtual environment."""
+    env = {key: value for key, value in os.environ.items() if key not in CONFIG_VARIABLES}
+    venv = env.pop("VIRTUAL_ENV", None)
+    if venv:
+        env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(venv))
+    return env

