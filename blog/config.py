@@ -56,6 +56,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SUBSCRIBE_RATE_LIMIT = "5 per hour;20 per day"  # per client IP, POST /subscribe only
     SIGN_IN_RATE_LIMIT = "10 per 15 minutes;50 per day"  # per client IP, POST /admin/sign-in only
+    SUBSCRIBE_ANSWER_SECONDS = 0.25  # every subscribe answers after this long, whatever the address
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
@@ -91,6 +92,7 @@ class TestConfig(Config):
 
     TESTING = True
     SITE_STATE_SECONDS = 0.0  # tests see every change at once
+    SUBSCRIBE_ANSWER_SECONDS = 0.0  # tests/test_subscribe.py sets it where it checks it
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         super().__init__(environ or {})

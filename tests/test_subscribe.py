@@ -1,9 +1,10 @@
 """The subscribe, confirm and unsubscribe pages, with inline (development) mail to the outbox."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import confirm_link, csrf_token, outbox, submit, subscribe, subscriber
+from helpers import add_subscribers, confirm_link, csrf_token, outbox, submit, subscribe, subscriber
 from sqlalchemy import func, select, update
 
 from blog.extensions import db
@@ -287,3 +288,18 @@ def test_with_redis_the_email_is_queued_for_the_worker(app_factory, redis_url, r
     assert outbox(app) == []  # not sent inline
     assert redis_server.client.llen("celery") == 1
     assert b"weeknote.send_confirmation" in redis_server.client.lindex("celery", 0)
+
+
+def test_every_subscribe_takes_the_same_time_whatever_the_address_is(app_factory):
+    """A new address costs an insert and a hand-off that a known one does not: the answer waits
+    for a fixed time, so its timing tells nothing either."""
+    site = app_factory(SUBSCRIBE_ANSWER_SECONDS=0.3, SUBSCRIBE_RATE_LIMIT="100 per hour")
+    client = site.test_client()
+    with site.app_context():
+        [active] = add_subscribers(1, status="active", prefix="active")
+        db.session.commit()
+    subscribe(client, "pending@example.com")
+    for address in ("new@example.com", "pending@example.com", active):
+        started = time.monotonic()
+        assert subscribe(client, address).status_code == 303
+        assert time.monotonic() - started >= 0.3, address
