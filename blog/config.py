@@ -43,6 +43,9 @@ DEFAULTS = {
     "REDIS_TIMEOUT": 0.5,
     # Seconds after which mail that is due but was handed to the worker is handed over again.
     "MAIL_REQUEUE_AFTER": 300.0,
+    # A Redis for rendered pages apart from the queue's (maxmemory with allkeys-lru there), so
+    # pages can never fill the Redis that holds mail; empty: the pages share REDIS_URL.
+    "CACHE_REDIS_URL": "",
     "LOG_FORMAT": "text",  # or "json": one JSON object per line
     "TRUSTED_PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
 }
@@ -66,7 +69,7 @@ class Config:
     PAGE_CACHE = True
     SITE_STATE_SECONDS = 1.0  # how stale a page may be after an edit, per process
     CACHE_KEY_PREFIX = "weeknote:"
-    CACHE_DEFAULT_TIMEOUT = 24 * 3600  # entries of an outdated site state just age out
+    CACHE_DEFAULT_TIMEOUT = 3600  # entries of an outdated site state age out within the hour
     COVER_MAX_BYTES = 5 * 1024 * 1024  # the largest cover image the console accepts
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
@@ -138,7 +141,7 @@ def finish_config(config: dict, instance_path: Path) -> None:
     # Rendered pages live in Redis when there is one (shared by every worker), else in process.
     if config.get("REDIS_URL"):
         config.setdefault("CACHE_TYPE", "RedisCache")
-        config.setdefault("CACHE_REDIS_URL", config["REDIS_URL"])
+        config["CACHE_REDIS_URL"] = config.get("CACHE_REDIS_URL") or config["REDIS_URL"]
     else:
         config.setdefault("CACHE_TYPE", "SimpleCache")
     config.setdefault("OUTBOX_FOLDER", str(instance_path / "outbox"))

@@ -41,7 +41,7 @@ def test_compose_file_follows_the_compose_specification():
 
 def test_compose_services(compose):
     services = compose["services"]
-    assert set(services) == {"web", "worker", "beat", "redis", "db", "mailcatcher"}
+    assert set(services) == {"web", "worker", "beat", "redis", "cache", "db", "mailcatcher"}
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
     for name in APP_SERVICES:
@@ -58,6 +58,12 @@ def test_compose_services(compose):
     assert "--appendonly" in redis_command and redis_command[redis_command.index("--appendonly") + 1] == "yes"
     assert redis_command[redis_command.index("--maxmemory-policy") + 1] == "noeviction"
     assert services["redis"]["volumes"] == ["redis:/data"]
+    # Pages live apart from the queue: bounded and evictable there, never in the queue's Redis.
+    cache_command = services["cache"]["command"]
+    assert cache_command[cache_command.index("--maxmemory-policy") + 1] == "allkeys-lru"
+    assert "--maxmemory" in cache_command and "volumes" not in services["cache"]
+    assert compose["x-app"]["environment"]["CACHE_REDIS_URL"] == "redis://cache:6379/0"
+    assert services["web"]["depends_on"]["cache"]["condition"] == "service_healthy"
     assert services["db"]["volumes"] == ["postgres:/var/lib/postgresql/data"]
     assert services["mailcatcher"]["profiles"] == ["dev"]
     assert "profiles" not in services["web"]

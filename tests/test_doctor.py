@@ -48,7 +48,9 @@ def test_development_defaults_fail_on_the_generated_secret_key(tmp_path):
 
 
 def test_a_well_configured_site_passes(app_factory, smtp_server, durable_redis):
+    pages = durable_redis.url.rsplit("/", 1)[0] + "/1"  # in production, a Redis of their own
     config = GOOD | {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_server.port, "REDIS_URL": durable_redis.url}
+    config["CACHE_REDIS_URL"] = pages
     result = app_factory(**config).test_cli_runner().invoke(args=["doctor"])
     assert result.exit_code == 0, result.output
     assert f"ok    SMTP: 127.0.0.1:{smtp_server.port} (none) reachable" in result.output
@@ -61,6 +63,13 @@ def test_redis_without_persistence_is_a_problem(app_factory, redis_url):
     result = app_factory(**GOOD, REDIS_URL=redis_url).test_cli_runner().invoke(args=["doctor"])
     assert result.exit_code == 1
     assert "FIX   Redis: appendonly is off: queued mail is lost when Redis restarts" in result.output
+
+
+def test_a_public_site_whose_pages_share_the_queue_redis_is_warned(durable_redis):
+    config = {"REDIS_URL": durable_redis.url, "SITE_URL": "https://blog.example.com"}
+    [finding] = check_redis(config | {"CACHE_REDIS_URL": durable_redis.url})
+    assert finding.level == "warn" and "CACHE_REDIS_URL" in finding.text
+    assert levels(check_redis(config | {"CACHE_REDIS_URL": "redis://cache:6379/0"})) == [("ok", "Redis")]
 
 
 def test_redis_that_evicts_or_is_down(durable_redis):

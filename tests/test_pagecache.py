@@ -136,3 +136,13 @@ def test_with_a_state_interval_edits_show_once_it_ends(app, client, posts, write
     import_posts()
     time.sleep(0.6)
     assert "First, Edited" in client.get("/").text
+
+
+def test_pages_go_to_the_cache_redis_and_never_to_the_queue_redis(app_factory, redis_url, posts):
+    queue_url, cache_url = redis_url.replace("/0", "/5"), redis_url.replace("/0", "/6")
+    for url in (queue_url, cache_url):
+        redis.Redis.from_url(url).flushdb()
+    site = app_factory(REDIS_URL=queue_url, CACHE_REDIS_URL=cache_url)
+    assert site.test_client().get("/posts/first/").status_code == 200
+    assert redis.Redis.from_url(queue_url).keys("weeknote:page:*") == []
+    assert len(redis.Redis.from_url(cache_url).keys("weeknote:page:*")) == 1

@@ -220,6 +220,15 @@ def check_redis(config: Mapping) -> list[Finding]:
                 "Redis may drop queued tasks when full; set `maxmemory-policy noeviction`",
             )
         )
+    if config.get("CACHE_REDIS_URL", url) == url and "SITE_URL" in config and is_production(config):
+        findings.append(
+            Finding(
+                "warn",
+                "Redis",
+                "rendered pages share the queue's Redis, and with noeviction a full Redis refuses "
+                "mail; point CACHE_REDIS_URL at a Redis of their own (maxmemory, allkeys-lru)",
+            )
+        )
     return findings or [Finding("ok", "Redis", f"{redacted(url)}: appendonly yes, noeviction")]
 
 
