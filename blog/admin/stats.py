@@ -42,8 +42,8 @@ def post_counts(session: Session, now: datetime) -> PostCounts:
 @dataclass(frozen=True)
 class Week:
     start: date  # the Monday, in the author's zone
-    new: int  # confirmed during the week
-    unsubscribed: int  # unsubscribed during the week
+    new: int  # became active during the week (and still counted: the line rises by these)
+    unsubscribed: int  # stopped being active during the week (the line falls by these)
     active: int  # active at the week's end (or now, for the current week)
 
 
@@ -61,11 +61,14 @@ class Growth:
 
 
 def weekly_growth(session: Session, zone: ZoneInfo, now: datetime, weeks: int = WEEKS) -> Growth:
-    """New confirmations, unsubscribes and active subscribers per local week, in two queries.
+    """New, unsubscribed and active subscribers per local week, in two queries.
 
     A subscriber counts as active from confirmation (or creation, for imported rows without
     one) until unsubscribing. Bounced and complained addresses carry no date for when they
     stopped, so the line leaves them out, and its last point equals today's active count.
+    The weeks' new and unsubscribed are the line's own steps, so the start plus the new minus
+    the unsubscribed is the end: someone who left and came back counts once, as new, from their
+    latest confirmation (a row keeps only its latest dates).
     """
     mondays = week_starts(zone, now, weeks)
     # Week boundaries as UTC instants of local midnights: DST changes make weeks 167 or 169 hours.
@@ -104,17 +107,13 @@ def weekly_growth(session: Session, zone: ZoneInfo, now: datetime, weeks: int = 
             )
         )
     ).all()
-    new, left, gained, lost = ([0] * weeks for _ in range(4))
+    gained, lost = [0] * weeks, [0] * weeks
 
     def bucket(moment: datetime) -> int | None:
         index = bisect_right(bounds, moment) - 1
         return index if 0 <= index < weeks and moment <= now else None
 
     for status, confirmed_at, created_at, unsubscribed_at in rows:
-        if confirmed_at is not None and (index := bucket(confirmed_at)) is not None:
-            new[index] += 1
-        if unsubscribed_at is not None and (index := bucket(unsubscribed_at)) is not None:
-            left[index] += 1
         if status == ACTIVE or (status == UNSUBSCRIBED and confirmed_at and unsubscribed_at):
             began = confirmed_at or created_at
             if began >= start and (index := bucket(began)) is not None:
@@ -128,7 +127,7 @@ def weekly_growth(session: Session, zone: ZoneInfo, now: datetime, weeks: int = 
     result, active = [], before
     for index, monday in enumerate(mondays):
         active += gained[index] - lost[index]
-        result.append(Week(monday, new[index], left[index], active))
+        result.append(Week(monday, gained[index], lost[index], active))
     return Growth(before, result)
 
 
