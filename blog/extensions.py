@@ -1,6 +1,7 @@
 """Unbound Flask extensions, initialised in create_app(), and Celery bound to the app."""
 
 import logging
+import time
 
 from celery import Celery, Task
 from flask import Flask, current_app
@@ -24,6 +25,7 @@ migrate = Migrate()
 cache = Cache()
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
+BROKER_REST = 5.0  # seconds without trying the broker after it failed to answer
 # The rate limiter is built per app in blog.platform.ratelimit.init_app: Flask-Limiter keeps its
 # storage on the Limiter object, so one shared instance would quietly share limits between apps.
 
@@ -54,6 +56,8 @@ def send_task(name: str, *args: object) -> bool:
     REDIS_TIMEOUT. A hint only: what must happen is recorded in the database first, and the beat's
     sweeps hand it over again, so no request ever waits long on Redis."""
     celery: Celery = current_app.extensions["celery"]
+    if time.monotonic() < current_app.extensions.get("weeknote_broker_down_until", 0.0):
+        return False  # it just failed: a loop over many ids must not wait on each
     timeout = float(current_app.config["REDIS_TIMEOUT"])
     options = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
     try:
@@ -61,5 +65,6 @@ def send_task(name: str, *args: object) -> bool:
             celery.send_task(name, args=list(args), connection=connection, retry=False)
     except Exception as error:  # noqa: BLE001 - any failure to hand over is retried by the sweep
         log.warning("could not queue %s%r: %s: %s", name, args, type(error).__name__, error)
+        current_app.extensions["weeknote_broker_down_until"] = time.monotonic() + BROKER_REST
         return False
     return True

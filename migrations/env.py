@@ -118,12 +118,17 @@ def run_migrations_online():
         try:
             with context.begin_transaction():
                 context.run_migrations()
-            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
-                raise RuntimeError("the migration left rows whose foreign keys point nowhere")
-        finally:
+            if sqlite and (orphan := connection.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                logger.warning(
+                    "rows whose foreign keys point nowhere, for example in %s: %s", orphan[0], orphan
+                )
+        except BaseException:
             if sqlite:
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                connection.commit()
+                connection.invalidate()  # its foreign keys may still be off: never back in the pool
+            raise
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -99,3 +99,32 @@ def test_the_sweep_hands_over_what_no_task_carries_and_leaves_the_rest(app):
         ids = due_confirmations(db.session, now, later)
         emails = {db.session.get(Subscriber, subscriber_id).email for subscriber_id in ids}
     assert emails == {"lost@example.org", "stale@example.org"}
+
+
+def test_a_temporary_refusal_puts_the_confirmation_back_for_the_tasks_own_retry(
+    app_factory, smtp_server, smtp_config
+):
+    from datetime import timedelta
+
+    from blog.mail.transport import SendError
+    from blog.subscriptions.confirmation import due_confirmations
+
+    site = app_factory(**smtp_config)
+    now = datetime.now(UTC)
+    retry_at = now + timedelta(minutes=2)
+    smtp_server.refuse_connections()
+    with site.app_context():
+        row = Subscriber(email="a@example.org", email_key="a@example.org", confirmation_due_at=now)
+        db.session.add(row)
+        db.session.commit()
+        with pytest.raises(SendError):
+            send_confirmation(row.id, retry_at=retry_at)
+        db.session.refresh(row)
+        assert row.confirmation_due_at == now and row.confirmation_queued_at == retry_at
+        later = timedelta(minutes=5)
+        assert due_confirmations(db.session, now + timedelta(minutes=1), later) == []  # the retry will
+        assert due_confirmations(db.session, retry_at + later, later) == [row.id]  # the retry was lost
+        smtp_server.accept_connections()
+        assert send_confirmation(row.id) is not None
+        assert send_confirmation(row.id) is None  # claimed and sent: a second task sends nothing
+    assert len(smtp_server.messages) == 1

@@ -314,3 +314,37 @@ def test_stopping_make_run_while_a_confirmation_waits_to_be_retried_loses_nothin
         assert confirmation["To"] == "waiting@example.com"
     finally:
         press_ctrl_c(make)
+
+
+def test_after_stopping_a_digest_part_way_its_posts_go_to_no_one_again(mail_site, week, smtp_server, author):
+    smtp_server.refuse_connections()
+    cli = mail_site.test_cli_runner()
+    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 1
+    with mail_site.app_context():  # one message went out before the relay went down
+        first = db.session.scalar(select(Delivery).order_by(Delivery.id).limit(1))
+        first.status = "sent"
+        db.session.commit()
+    assert "had gone out" in cli.invoke(args=["digest", "cancel", "1"]).output
+    smtp_server.accept_connections()
+    again = cli.invoke(args=["digest", "send", "--now"])
+    assert again.exit_code == 1 and "no posts since the last digest" in again.output
+    assert smtp_server.messages == []
+
+
+def test_a_digest_whose_rows_all_wait_for_a_retry_is_not_started_again(mail_site, week, smtp_server):
+    from blog.newsletter.dispatch import stalled_digests
+    from blog.newsletter.sending import settings_from_app
+
+    smtp_server.refuse_connections()
+    cli = mail_site.test_cli_runner()
+    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 1
+    now = datetime.now(UTC)
+    with mail_site.app_context():
+        settings = settings_from_app()
+        db.session.execute(update(Digest).values(progress_at=now - settings.claim_timeout * 2))
+        db.session.execute(update(Delivery).values(next_attempt_at=now + timedelta(minutes=20)))
+        db.session.commit()
+        assert stalled_digests(db.session, settings, now) == []  # its chain wakes them in 20 minutes
+        db.session.execute(update(Delivery).values(next_attempt_at=now - timedelta(minutes=1)))
+        db.session.commit()
+        assert stalled_digests(db.session, settings, now) == [1]  # due, and no chain took them

@@ -1,5 +1,7 @@
 """The Alembic revisions build exactly the schema the models describe."""
 
+from datetime import UTC, datetime, timedelta
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -62,3 +64,25 @@ def test_status_checks_keep_every_digest_and_delivery_and_refuse_unknown_statuse
             else:
                 raise AssertionError(f"{statement} was allowed")
         assert schema_differences() == []
+
+
+def test_confirmations_asked_for_before_the_outbox_revision_stay_due(app):
+    with app.app_context():
+        downgrade(revision="02e83e875f2a")
+        recent = datetime.now(UTC) - timedelta(minutes=3)
+        old = datetime.now(UTC) - timedelta(days=3)
+        for number, sent_at in enumerate((recent, old)):
+            if db.engine.dialect.name == "sqlite":
+                sent_at = sent_at.replace(tzinfo=None)
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO subscriber (id, email, email_key, status, token_secret, created_at,"
+                    " bounce_count, consent_source, confirmation_sent_at) VALUES (:id, :email, :email,"
+                    " 'pending', 's', :at, 0, 'form', :at)"
+                ),
+                {"id": number + 1, "email": f"p{number}@example.com", "at": sent_at},
+            )
+        db.session.commit()
+        upgrade()
+        due = db.session.execute(sa.text("SELECT id FROM subscriber WHERE confirmation_due_at IS NOT NULL"))
+        assert [row[0] for row in due] == [1]

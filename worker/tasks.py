@@ -1,11 +1,10 @@
 """Thin Celery tasks: take ids, call blog/, let the task decide retries."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 
 from blog import jobs
-from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.newsletter.sending import RelayUnavailable, queue_digest, run_dispatch, send_next_batch
 from blog.subscriptions.confirmation import send_confirmation as send_confirmation_now
@@ -15,15 +14,13 @@ from blog.subscriptions.confirmation import sweep_confirmations
 @shared_task(name=jobs.SEND_CONFIRMATION, bind=True, max_retries=8)
 def send_confirmation(self, subscriber_id: int) -> str | None:
     """Send one subscriber's confirmation email; retry with backoff when the SMTP failure is temporary."""
+    countdown = min(30 * 2**self.request.retries, 1800)
     try:
-        message_id = send_confirmation_now(subscriber_id)
-        db.session.commit()  # no longer due: neither the sweep nor a second task sends it again
-        return message_id
+        return send_confirmation_now(subscriber_id, retry_at=datetime.now(UTC) + timedelta(seconds=countdown))
     except SendError as error:
-        db.session.rollback()
         if not error.temporary:
             raise
-        raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 1800)) from error
+        raise self.retry(exc=error, countdown=countdown) from error
 
 
 @shared_task(name=jobs.SWEEP_MAIL)

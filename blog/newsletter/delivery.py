@@ -299,7 +299,7 @@ def release(
                 DELIVERIES.update()
                 .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.claim_token == token)
                 .values(status=DeliveryStatus.PENDING, claim_token=None, claimed_at=None)
-                .values({"error": error, "next_attempt_at": retry_at} if error else {})
+                .values(error=error, next_attempt_at=retry_at)
             )
 
 

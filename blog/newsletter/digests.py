@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -88,10 +88,12 @@ def sending_digest(session: Session) -> Digest | None:
 
 def period_for(session: Session, composer: Composer, scheduled_for: datetime) -> tuple[datetime, datetime]:
     """The week before scheduled_for, or since the newest digest that is sent, sending or held
-    when that is later: a post reaches a subscriber in one digest at most."""
+    (or was stopped after some of it went out) when that is later: a post reaches a subscriber
+    in one digest at most."""
+    partly_sent = exists().where(Delivery.digest_id == Digest.id, Delivery.status == DeliveryStatus.SENT)
     previous_end = session.scalar(
         select(Digest.period_end)
-        .where(Digest.status.in_(CARRIED))
+        .where(or_(Digest.status.in_(CARRIED), and_(Digest.status == DigestStatus.CANCELLED, partly_sent)))
         .order_by(Digest.period_end.desc())
         .limit(1)
     )
@@ -189,9 +191,15 @@ def cancel(session: Session, digest: Digest) -> int:
             f"digest {digest.id} is {digest.status}: only a held or sending digest can be cancelled"
         )
     digest.status = DigestStatus.CANCELLED
+    return skip_pending(session, digest.id)
+
+
+def skip_pending(session: Session, digest_id: int) -> int:
+    """The pending rows of a cancelled digest are skipped (also those a batch in flight at the
+    moment of cancelling hands back afterwards: the next task of its chain calls this)."""
     dropped = session.execute(
         update(Delivery)
-        .where(Delivery.digest_id == digest.id, Delivery.status == DeliveryStatus.PENDING)
+        .where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.PENDING)
         .values(status=DeliveryStatus.SKIPPED, error="the digest was cancelled", next_attempt_at=None)
         .execution_options(synchronize_session=False)
     )

@@ -7,7 +7,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus
-from blog.newsletter.delivery import fan_out, finish_digest
+from blog.newsletter.delivery import fan_out, finish_digest, next_due
 from blog.newsletter.digests import Composer, claim_due_schedules, create_digest, sending_digest
 from blog.newsletter.schedule import next_run_after
 from blog.newsletter.settings import DeliverySettings
@@ -40,7 +40,9 @@ def dispatch(session: Session, composer: Composer, settings: DeliverySettings, n
 
 
 def stalled_digests(session: Session, settings: DeliverySettings, now: datetime) -> list[int]:
-    """Sending digests with open rows and no worker progress lately; finishes completed ones."""
+    """Sending digests with rows claimable now and no worker progress lately; finishes completed
+    ones. A digest whose rows all wait for a retry is left to the chain that will retry them:
+    starting more would only reset their backoff."""
     sending = list(
         session.execute(
             select(Digest.id, Digest.progress_at)
@@ -61,5 +63,7 @@ def stalled_digests(session: Session, settings: DeliverySettings, now: datetime)
         if not has_open:
             finish_digest(session, digest_id, now)
         elif progress_at is None or progress_at < now - settings.claim_timeout:
-            stalled.append(digest_id)
+            due = next_due(session, digest_id, settings, now)
+            if due is not None and due <= now:
+                stalled.append(digest_id)
     return stalled

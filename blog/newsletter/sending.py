@@ -14,7 +14,7 @@ from blog.mail.transport import SendError, transport_from_config
 from blog.models import Digest, DigestStatus
 from blog.newsletter import delivery
 from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
-from blog.newsletter.digests import Composer
+from blog.newsletter.digests import Composer, skip_pending
 from blog.newsletter.dispatch import dispatch
 from blog.newsletter.mailer import DigestMailer, Recipient
 from blog.newsletter.settings import DeliverySettings
@@ -70,6 +70,9 @@ def send_next_batch(digest_id: int, attempt: int = 0) -> datetime | None:
     """
     settings = settings_from_app()
     digest = db.session.get(Digest, digest_id)
+    if digest is not None and digest.status == DigestStatus.CANCELLED:
+        skip_pending(db.session, digest_id)  # rows a batch handed back after the author stopped it
+        db.session.commit()
     if digest is None or digest.status != DigestStatus.SENDING:
         return None
     now = datetime.now(UTC)

@@ -10,7 +10,7 @@ class DeliverySettings:
     batch_size: int = 200
     claim_timeout: timedelta = timedelta(minutes=10)
     retry_base: float = 30.0  # seconds before the first retry of a 4xx; doubles each time
-    retry_cap: float = 3600.0
+    retry_cap: float = 1800.0  # below Redis's visibility timeout (an hour), so a waiting task stays one
     max_lateness: timedelta = timedelta(hours=12)  # a run later than this is held for review
 
     @classmethod

@@ -31,7 +31,13 @@ def redirect_on_site_url():
 
 
 class IntegerConverter(routing.IntegerConverter):
-    """`<int:...>` in every route: a number the database can hold, else the URL does not match (404)."""
+    """`<int:...>` in every route: a number the database can hold, else the URL does not match (404).
+
+    Written one way only (no leading zeros): /page/01/ would be a second address of /page/1/,
+    and each such address a new entry in the page cache.
+    """
+
+    regex = r"[1-9]\d{0,9}"
 
     def __init__(self, map: routing.Map, *args, **kwargs) -> None:
         kwargs.setdefault("max", LARGEST_ID)

@@ -44,21 +44,35 @@ def build_confirmation(subscriber: Subscriber, now: datetime | None = None) -> E
     )
 
 
-def send_confirmation(subscriber_id: int) -> str | None:
+def send_confirmation(subscriber_id: int, retry_at: datetime | None = None) -> str | None:
     """Email the confirmation link if one is due; return its Message-ID, None if nothing was due.
 
-    The caller commits: that commit clears the due mark, so neither a second task nor the sweep
-    sends it again.
+    The due mark is claimed (cleared, and committed) before anything is sent, so of two tasks
+    for one subscriber (the request's and the sweep's, say) only one sends. When the server asks
+    to try later, the mark is put back, handed over until `retry_at` (the task's own retry), and
+    SendError is raised; a refusal for good leaves it cleared.
     """
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None or subscriber.status != SubscriberStatus.PENDING:
         return None  # confirmed, unsubscribed or erased since the request: nothing to send
-    if subscriber.confirmation_due_at is None:
+    due = subscriber.confirmation_due_at
+    if due is None:
         return None  # sent already (by another task, or the sweep's)
+    claim = update(Subscriber).where(Subscriber.id == subscriber_id, Subscriber.confirmation_due_at == due)
+    claimed = db.session.execute(claim.values(confirmation_due_at=None)).rowcount
+    db.session.commit()
+    if not claimed:
+        return None  # another task claimed it a moment ago
     message = build_confirmation(subscriber)
-    with transport_from_config(current_app.config) as transport:
-        transport.send(message)
-    subscriber.confirmation_due_at = None
+    try:
+        with transport_from_config(current_app.config) as transport:
+            transport.send(message)
+    except SendError as error:
+        if error.temporary:
+            again = {"confirmation_due_at": due, "confirmation_queued_at": retry_at or datetime.now(UTC)}
+            db.session.execute(update(Subscriber).where(Subscriber.id == subscriber_id).values(again))
+            db.session.commit()
+        raise
     return message["Message-ID"]
 
 
@@ -75,7 +89,6 @@ def queue_confirmation(subscriber_id: int) -> None:
         return
     try:
         send_confirmation(subscriber_id)
-        db.session.commit()
     except SendError:
         # Inline (development) sending must not turn a subscribe into an error page, or the answer
         # would differ between new and known addresses. The person can ask again in 10 minutes.
@@ -110,8 +123,11 @@ def due_confirmations(session: Session, now: datetime, requeue_after: timedelta)
 def sweep_confirmations(now: datetime) -> int:
     """The beat's sweep: hand every forgotten confirmation to the worker; return how many."""
     requeue_after = timedelta(seconds=float(current_app.config["MAIL_REQUEUE_AFTER"]))
-    ids = due_confirmations(db.session, now, requeue_after)
-    handed = [subscriber_id for subscriber_id in ids if send_task(jobs.SEND_CONFIRMATION, subscriber_id)]
+    handed = []
+    for subscriber_id in due_confirmations(db.session, now, requeue_after):
+        if not send_task(jobs.SEND_CONFIRMATION, subscriber_id):
+            break  # Redis does not answer: the next sweep tries again
+        handed.append(subscriber_id)
     if handed:
         mark_queued(db.session, handed, now)
     db.session.commit()
