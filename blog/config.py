@@ -43,6 +43,7 @@ DEFAULTS = {
     "REDIS_TIMEOUT": 0.5,
     # Seconds after which mail that is due but was handed to the worker is handed over again.
     "MAIL_REQUEUE_AFTER": 300.0,
+    "PENDING_RETENTION_DAYS": 30,  # addresses that never confirmed are erased after this many days
     # A Redis for rendered pages apart from the queue's (maxmemory with allkeys-lru there), so
     # pages can never fill the Redis that holds mail; empty: the pages share REDIS_URL.
     "CACHE_REDIS_URL": "",
@@ -205,6 +206,7 @@ def finish_queue_config(config: dict) -> None:
                 "schedule": float(config["DISPATCH_INTERVAL"]),
             },
             "sweep-mail": {"task": jobs.SWEEP_MAIL, "schedule": float(config["DISPATCH_INTERVAL"])},
+            "tidy-subscribers": {"task": jobs.TIDY_SUBSCRIBERS, "schedule": 3600.0},
         },
     }
     config["CELERY"] = celery | config.get("CELERY", {})

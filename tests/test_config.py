@@ -95,3 +95,5 @@ def test_redis_url_drives_the_limiter_and_celery(tmp_path):
     assert celery.conf.worker_prefetch_multiplier == 1
     assert celery.conf.task_time_limit < celery.conf.broker_transport_options["visibility_timeout"]
     assert celery.conf.task_always_eager is False
+    beats = {entry["task"] for entry in celery.conf.beat_schedule.values()}
+    assert beats == {"weeknote.dispatch_digests", "weeknote.sweep_mail", "weeknote.tidy_subscribers"}

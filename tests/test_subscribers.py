@@ -1,5 +1,6 @@
 """The subscriber lifecycle on a real database: requests, re-sends, confirmation, erasure."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -155,3 +156,34 @@ def test_coming_back_after_unsubscribing_sends_at_once(session):
     session.commit()
     assert subscribers.request_subscription(session, "a@example.com", consent(NOW + timedelta(minutes=3)))
     assert not subscribers.request_subscription(session, "a@example.com", consent(NOW + timedelta(minutes=4)))
+
+
+def test_addresses_never_confirmed_are_erased_after_the_retention_period(app, caplog):
+    """List hygiene: an address that asked and never confirmed is not kept for ever."""
+    from blog.subscriptions.lifecycle import erase_unconfirmed
+
+    now = datetime.now(UTC)
+    rows = {
+        "stale": ("pending", now - timedelta(days=31)),
+        "fresh": ("pending", now - timedelta(days=29)),
+        "active": ("active", now - timedelta(days=400)),
+        "left": ("unsubscribed", now - timedelta(days=400)),
+    }
+    with app.app_context():
+        for name, (status, asked) in rows.items():
+            db.session.add(
+                Subscriber(email=f"{name}@example.com", email_key=f"{name}@example.com", status=status,
+                           created_at=asked, consent_at=asked)
+            )  # fmt: skip
+        db.session.commit()
+        logger = logging.getLogger("blog.subscriptions.lifecycle")
+        logger.addHandler(caplog.handler)  # the app's logging may not propagate to the root
+        try:
+            with caplog.at_level("INFO", logger=logger.name):
+                assert erase_unconfirmed(db.session, now, timedelta(days=30)) == 1
+        finally:
+            logger.removeHandler(caplog.handler)
+        db.session.commit()
+        left = sorted(db.session.scalars(select(Subscriber.email_key)))
+    assert left == ["active@example.com", "fresh@example.com", "left@example.com"]
+    assert "erased 1 address" in caplog.text

@@ -1,8 +1,13 @@
 """End to end through a real Celery worker process, a private Redis and a real SMTP server."""
 
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from helpers import confirm_link, csrf_token, parts, subscribe, subscriber
+from servers import wait_until
+
+from blog.extensions import db
+from blog.models import Subscriber
 
 
 def test_subscribe_confirm_end_to_end(app_factory, redis_url, smtp_server, celery_worker):
@@ -64,3 +69,16 @@ def test_the_worker_sends_nothing_to_someone_who_confirmed_meanwhile(
     subscribe(client, "b@example.org")  # a later task, so the one above has surely run by then
     messages = smtp_server.wait_for(2)
     assert [m["To"] for m in messages] == ["a@example.org", "b@example.org"]
+
+
+def test_the_worker_erases_addresses_that_never_confirmed(app_factory, redis_url, celery_worker):
+    site = app_factory(REDIS_URL=redis_url)
+    asked = datetime.now(UTC) - timedelta(days=45)
+    with site.app_context():
+        db.session.add(Subscriber(email="gone@example.org", email_key="gone@example.org", created_at=asked,
+                                  consent_at=asked))  # fmt: skip
+        db.session.add(Subscriber(email="new@example.org", email_key="new@example.org"))
+        db.session.commit()
+        site.extensions["celery"].send_task("weeknote.tidy_subscribers")  # what the beat does hourly
+    wait_until(lambda: subscriber(site, "gone@example.org") is None, 30, "the tidy-up task")
+    assert subscriber(site, "new@example.org") is not None

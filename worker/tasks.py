@@ -3,12 +3,15 @@
 from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
+from flask import current_app
 
 from blog import jobs
+from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.newsletter.sending import RelayUnavailable, queue_digest, run_dispatch, send_next_batch
 from blog.subscriptions.confirmation import send_confirmation as send_confirmation_now
 from blog.subscriptions.confirmation import sweep_confirmations
+from blog.subscriptions.lifecycle import erase_unconfirmed
 
 
 @shared_task(name=jobs.SEND_CONFIRMATION, bind=True, max_retries=8)
@@ -27,6 +30,15 @@ def send_confirmation(self, subscriber_id: int) -> str | None:
 def sweep_mail() -> int:
     """The beat's sweep: hand the worker the mail the database says is due and no task carries."""
     return sweep_confirmations(datetime.now(UTC))
+
+
+@shared_task(name=jobs.TIDY_SUBSCRIBERS)
+def tidy_subscribers() -> int:
+    """Hourly list hygiene: erase the addresses that never confirmed within PENDING_RETENTION_DAYS."""
+    retention = timedelta(days=int(current_app.config["PENDING_RETENTION_DAYS"]))
+    erased = erase_unconfirmed(db.session, datetime.now(UTC), retention)
+    db.session.commit()
+    return erased
 
 
 @shared_task(name=jobs.DISPATCH_DIGESTS)

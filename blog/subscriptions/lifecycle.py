@@ -1,17 +1,19 @@
 """The subscriber lifecycle: ask, confirm, unsubscribe, resubscribe, erase. No request, no commits."""
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from blog.models import Subscriber, Suppression
 from blog.models import SubscriberStatus as Status
 
 RESEND_AFTER = timedelta(minutes=10)
+log = logging.getLogger(__name__)
 # Shown beside every subscribe form. Its version is stored with each consent, so edit freely:
 # a new wording gets a new version and the old records keep pointing at the words people saw.
 CONSENT_TEXT = (
@@ -151,3 +153,20 @@ def erase(session: Session, email: str) -> bool:
         session.add(Suppression(email_hash=suppression_hash(email), reason="erased"))
     session.flush()
     return subscriber is not None
+
+
+def erase_unconfirmed(session: Session, now: datetime, retention: timedelta) -> int:
+    """Delete the addresses that asked to subscribe longer than `retention` ago and never
+    confirmed (list hygiene: nobody agreed to be kept); return how many. No suppression hash:
+    they may ask again."""
+    asked = func.coalesce(Subscriber.confirmation_sent_at, Subscriber.consent_at, Subscriber.created_at)
+    result = session.execute(
+        delete(Subscriber)
+        .where(Subscriber.status == Status.PENDING, asked < now - retention)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        log.info(
+            "erased %s address%s that never confirmed", result.rowcount, "" if result.rowcount == 1 else "es"
+        )
+    return result.rowcount
