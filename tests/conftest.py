@@ -206,18 +206,29 @@ def week(mail_site) -> None:
 
 
 @pytest.fixture
-def celery_worker(app, database_url, redis_url, smtp_server, tmp_path):
-    """A real Celery worker process on the private Redis, the test database and smtp_server."""
-    env = {
+def process_env(app, database_url, redis_url, smtp_server) -> dict[str, str]:
+    """What a worker or beat process started by a test needs: the test's database, the private
+    Redis, smtp_server and the app's secret (they run from environment variables only)."""
+    return {
         "SECRET_KEY": app.config["SECRET_KEY"],
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "SITE_URL": app.config["SITE_URL"],
-        "MAIL_FROM": app.config["MAIL_FROM"],
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_server.port),
         "SMTP_SECURITY": "none",
     }
+
+
+@pytest.fixture
+def worker_env(process_env) -> dict[str, str]:
+    """process_env for the site of SITE (mail_site's), with a beat that ticks every half second."""
+    return SITE | process_env | {"DISPATCH_INTERVAL": "0.5"}
+
+
+@pytest.fixture
+def celery_worker(app, process_env, tmp_path):
+    """A real Celery worker process on the private Redis, the test database and smtp_server."""
+    env = process_env | {"SITE_URL": app.config["SITE_URL"], "MAIL_FROM": app.config["MAIL_FROM"]}
     worker = CeleryWorker(env, tmp_path / "worker.log")
     yield worker
     worker.stop()

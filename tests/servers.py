@@ -2,6 +2,7 @@
 
 import asyncio
 import email
+import json
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -409,3 +411,48 @@ def newcomer_env() -> dict[str, str]:
     if venv:
         env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(venv))
     return env
+
+
+def clone_head(target: Path) -> Path:
+    """A fresh clone of this repository's last commit (what a newcomer gets), at target."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(target)], check=True)
+    subprocess.run(["git", "checkout", "--quiet", head.stdout.strip()], cwd=target, check=True)
+    return target
+
+
+def start_make_run(clone: Path, env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
+    """`make run` in clone, as a terminal starts it, once /healthz and the worker say they are ready."""
+    with log_path.open("w") as log:
+        make = subprocess.Popen(
+            ["make", "run", f"PORT={port}"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal gives it
+        )  # fmt: skip
+    health = f"http://127.0.0.1:{port}/healthz"
+
+    def ready() -> bool:
+        if make.poll() is not None:
+            raise RuntimeError(f"make run exited with {make.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(health, timeout=2) as response:
+                return json.load(response) == {"status": "ok", "database": "ok", "redis": "ok"}
+        except (OSError, ValueError):
+            return False
+
+    try:
+        wait_until(ready, 240, f"/healthz on port {port} (log: {log_path})", interval=0.5)
+        wait_until(lambda: " ready." in log_path.read_text(), 60, "the Celery worker", interval=0.2)
+    except BaseException:
+        os.killpg(make.pid, signal.SIGKILL)  # nothing left behind by a run that never came up
+        make.wait(10)
+        raise
+    return make
+
+
+def press_ctrl_c(make: subprocess.Popen) -> None:
+    """Ctrl-C: SIGINT to the foreground group; then no process the run started may be left."""
+    started = descendants(make.pid)
+    os.killpg(make.pid, signal.SIGINT)
+    make.wait(60)
+    left = sorted(pid for pid in started if alive(pid))
+    assert not left, f"still running after Ctrl-C: {left}"

@@ -94,15 +94,21 @@ def redis_servers_on(port: int) -> list[int]:
     return found
 
 
+def start_runner(folder: Path) -> tuple[int, subprocess.Popen, redis.Redis]:
+    """dev_redis in a process group of its own, as honcho starts it, and a client once it answers."""
+    require_program("redis-server")
+    port = free_port()
+    command = [sys.executable, "-m", "blog.platform.dev_redis", "--port", str(port), "--dir", str(folder)]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+    client = redis.Redis(port=port)
+    wait_until(lambda: answers(client), 10, f"the development redis on port {port}")
+    return port, process, client
+
+
 def test_on_stop_redis_waits_for_its_clients_so_the_worker_can_hand_back_its_tasks(tmp_path):
     """honcho stops every process of `make run` at once; the worker's warm shutdown puts its
     unfinished tasks back in Redis, so Redis must outlive it (briefly) rather than lose them."""
-    require_program("redis-server")
-    port = free_port()
-    command = [sys.executable, "-m", "blog.platform.dev_redis", "--port", str(port), "--dir", str(tmp_path)]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
-    worker = redis.Redis(port=port)
-    wait_until(lambda: answers(worker), 10, f"the development redis on port {port}")
+    port, process, worker = start_runner(tmp_path)
     os.killpg(process.pid, signal.SIGTERM)  # as honcho terminates each process group
     time.sleep(1)
     assert worker.rpush("unacked", "a task handed back") == 1  # still there for the worker
@@ -112,12 +118,7 @@ def test_on_stop_redis_waits_for_its_clients_so_the_worker_can_hand_back_its_tas
 
 
 def test_redis_goes_when_its_runner_is_killed(tmp_path):
-    require_program("redis-server")
-    port = free_port()
-    command = [sys.executable, "-m", "blog.platform.dev_redis", "--port", str(port), "--dir", str(tmp_path)]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
-    client = redis.Redis(port=port)
-    wait_until(lambda: answers(client), 10, f"the development redis on port {port}")
+    port, process, client = start_runner(tmp_path)
     client.close()
     process.kill()  # honcho's last resort after its grace period
     process.wait(10)

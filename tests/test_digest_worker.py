@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import SITE, add_post, add_subscribers, parts
+from helpers import add_post, add_subscribers, parts
 from servers import CeleryBeat, CeleryWorker, wait_until
 from sqlalchemy import func, select
 
@@ -20,19 +20,12 @@ from blog.newsletter.digests import save_schedule
 
 
 @pytest.fixture
-def digest_env(app, database_url, redis_url, smtp_server) -> dict[str, str]:
+def digest_env(worker_env) -> dict[str, str]:
     """Environment for worker and beat: short claim timeout and dispatch interval for tests."""
-    return SITE | {
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_server.port),
-        "SMTP_SECURITY": "none",
+    return worker_env | {
         "DELIVERY_CLAIM_TIMEOUT": "4",
         "DELIVERY_RETRY_BASE": "0.2",
         "DELIVERY_BATCH_SIZE": "50",
-        "DISPATCH_INTERVAL": "0.5",
     }
 
 

@@ -4,15 +4,11 @@ Real Redis, a real Celery worker and beat, the in-process SMTP server. The figur
 are what was lost, doubled or kept waiting.
 """
 
-import os
 import re
-import signal
-import subprocess
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
-from pathlib import Path
 
 import pytest
 from helpers import (
@@ -28,14 +24,14 @@ from helpers import (
     subscriber,
 )
 from servers import (
-    PROJECT_ROOT,
     CeleryBeat,
     CeleryWorker,
-    alive,
-    descendants,
+    clone_head,
     free_port,
     newcomer_env,
+    press_ctrl_c,
     require_program,
+    start_make_run,
     wait_until,
 )
 from sqlalchemy import func, select, update
@@ -49,19 +45,6 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 @pytest.fixture
 def site(app_factory, redis_url, smtp_config):
     return app_factory(REDIS_URL=redis_url, **SITE, **smtp_config)
-
-
-@pytest.fixture
-def worker_env(site, database_url, redis_url, smtp_server) -> dict[str, str]:
-    return SITE | {
-        "SECRET_KEY": site.config["SECRET_KEY"],
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_server.port),
-        "SMTP_SECURITY": "none",
-        "DISPATCH_INTERVAL": "0.5",
-    }
 
 
 def timed(action) -> tuple[object, float]:
@@ -257,40 +240,11 @@ def test_a_run_long_overdue_waits_for_the_author(mail_site, week, author, late, 
 # --- make run stopped while mail waits to be retried ------------------------------------------
 
 
-def start_make_run(clone: Path, env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
-    with log_path.open("w") as log:
-        make = subprocess.Popen(
-            ["make", "run", f"PORT={port}"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, as a terminal gives it
-        )  # fmt: skip
-    browser = Browser(f"http://127.0.0.1:{port}")
-
-    def ready() -> bool:
-        if make.poll() is not None:
-            raise RuntimeError(f"make run exited with {make.returncode}:\n{log_path.read_text()}")
-        return browser.health() == {"status": "ok", "database": "ok", "redis": "ok"}
-
-    wait_until(ready, 240, f"make run on port {port} (log: {log_path})", interval=0.5)
-    wait_until(lambda: " ready." in log_path.read_text(), 60, "the Celery worker", interval=0.2)
-    return make
-
-
-def press_ctrl_c(make: subprocess.Popen) -> None:
-    started = descendants(make.pid)
-    os.killpg(make.pid, signal.SIGINT)
-    make.wait(60)
-    left = sorted(pid for pid in started if alive(pid))
-    assert not left, f"still running after Ctrl-C: {left}"
-
-
 @pytest.mark.newcomer
 def test_stopping_make_run_while_a_confirmation_waits_to_be_retried_loses_nothing(tmp_path, smtp_server):
     require_program("git")
     require_program("make")
-    clone = tmp_path / "weeknote"
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True)
-    subprocess.run(["git", "checkout", "--quiet", head.stdout.strip()], cwd=clone, check=True)
+    clone = clone_head(tmp_path / "weeknote")
     env = newcomer_env() | {
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_server.port),

@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pytest
 from helpers import Browser
-from servers import PROJECT_ROOT, alive, descendants, free_port, newcomer_env, require_program, wait_until
+from servers import (
+    alive,
+    clone_head,
+    descendants,
+    free_port,
+    newcomer_env,
+    require_program,
+    start_make_run,
+    wait_until,
+)
 
 pytestmark = pytest.mark.newcomer
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -40,29 +49,14 @@ def test_fresh_clone_runs_the_whole_stack(tmp_path):
     require_program("git")
     require_program("make")
     require_program("redis-server")
-    clone = tmp_path / "weeknote"
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True)
-    subprocess.run(["git", "checkout", "--quiet", head.stdout.strip()], cwd=clone, check=True)
+    clone = clone_head(tmp_path / "weeknote")
     env = newcomer_env()
     port = free_port()
     log_path = tmp_path / "make-run.log"
-    with log_path.open("w") as log:
-        make = subprocess.Popen(
-            ["make", "run", f"PORT={port}"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, as a terminal gives it
-        )  # fmt: skip
+    make = start_make_run(clone, env, port, log_path)
     started: set[int] = set()
     try:
         browser = Browser(f"http://127.0.0.1:{port}")
-
-        def healthy() -> bool:
-            if make.poll() is not None:
-                raise RuntimeError(f"make run exited with {make.returncode}:\n{log_path.read_text()}")
-            return browser.health() == {"status": "ok", "database": "ok", "redis": "ok"}
-
-        wait_until(healthy, 240, f"/healthz on port {port} (log: {log_path})", interval=0.5)
-        wait_until(lambda: " ready." in log_path.read_text(), 60, "the Celery worker", interval=0.2)
         started = descendants(make.pid)
         assert len(started) >= 8, started  # honcho, its four runners, web, redis, worker, beat...
 

@@ -68,12 +68,6 @@ def claim_due_schedules(session: Session, now: datetime) -> list[Schedule]:
     return list(session.scalars(query))
 
 
-def advance(schedule: Schedule) -> None:
-    """Move the schedule past the run it just made."""
-    zone = ZoneInfo(schedule.timezone)
-    schedule.next_run_at = next_run_after(schedule.weekday, schedule.local_time, zone, schedule.next_run_at)
-
-
 # Digests whose posts reach (or may still reach) subscribers: a new digest starts after them.
 CARRIED = (DigestStatus.SENT, DigestStatus.SENDING, DigestStatus.HELD)
 
