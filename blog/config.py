@@ -25,6 +25,9 @@ DEFAULTS = {
     "SMTP_SECURITY": "starttls",
     "FEED_ITEMS": 20,
     "DIGEST_SUBJECT": "",
+    "DIGEST_CONTENT": "excerpt",  # or "full": each post's whole text in the digest (console setting too)
+    "WELCOME_EMAIL": "on",  # "off": no welcome email after confirming (console setting too)
+    "SITE_LOGO": "",  # an image URL, or a path under SITE_URL, shown at the top of the digest
     "DKIM_DOMAIN": "",
     "DKIM_SELECTOR": "",
     "DKIM_PRIVATE_KEY": "",  # the PEM key itself, or the path of a file holding it
@@ -126,6 +129,9 @@ def finish_config(config: dict, instance_path: Path) -> None:
         raise ValueError(
             f"TIMEZONE={config['TIMEZONE']!r} is not an IANA time zone (try 'Europe/Berlin')"
         ) from error
+    for name, allowed in (("DIGEST_CONTENT", ("excerpt", "full")), ("WELCOME_EMAIL", ("on", "off"))):
+        if config[name] not in allowed:
+            raise ValueError(f"{name}={config[name]!r} must be {' or '.join(allowed)}")
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))

@@ -171,6 +171,9 @@ class Subscriber(db.Model):
     confirmation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     confirmation_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The welcome email after confirming, recorded the same way as the confirmation email.
+    welcome_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    welcome_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bounce_count: Mapped[int] = mapped_column(default=0)
     # Consent: what the person saw and did when they asked (or who vouched for them on import).
@@ -196,6 +199,7 @@ class Suppression(db.Model):
 
 
 class DigestStatus(StrEnum):
+    DRAFT = "draft"  # what Send now would send, frozen for the author to confirm; never sent unconfirmed
     NEW = "new"  # being composed: the row exists first, so a second beat cannot make it again
     SKIPPED = "skipped"  # fewer posts than the schedule's minimum
     HELD = "held"  # waiting for the author to approve or cancel it
@@ -245,6 +249,7 @@ class Digest(db.Model):
     subject: Mapped[str] = mapped_column(String(300), default="")
     html: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")  # the author's note (Markdown), frozen with it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a worker last finished a batch: the dispatcher restarts a digest that stalls.
@@ -278,6 +283,14 @@ class Delivery(db.Model):
 
     digest: Mapped[Digest] = relationship()
     subscriber: Mapped["Subscriber | None"] = relationship()
+
+
+class Setting(db.Model):
+    """A site setting the author changed in the console; the environment gives its default."""
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Author(UserMixin, db.Model):

@@ -8,8 +8,10 @@ import http.cookiejar
 import json
 import os
 import re
+import struct
 import urllib.parse
 import urllib.request
+import zlib
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -87,6 +89,31 @@ def admin_post(client, path: str, data: dict | None = None, page: str | None = N
     """POST to an admin URL with a CSRF token taken from `page` (default: the dashboard)."""
     token = csrf_token(client.get(page or "/admin/").text)
     return client.post(path, data={"csrf_token": token} | (data or {}), **kwargs)
+
+
+def signed_in(app):
+    """A test client of `app` signed in as the author."""
+    client = app.test_client()
+    assert sign_in(client, AUTHOR_EMAIL, AUTHOR_PASSWORD).status_code == 302
+    return client
+
+
+def flashes(html: str, category: str) -> list[str]:
+    """The flash messages of one category on a page."""
+    return re.findall(rf'<p class="flash flash-{category}">([^<]*)</p>', html)
+
+
+def send_now(client):
+    """Send now as the author does: freeze the draft, open its confirmation page, press Send.
+    Returns the confirmation page and the answer to Send."""
+    opened = admin_post(client, "/admin/digest/send", page="/admin/digest/")
+    assert opened.status_code == 302 and "/confirm" in opened.location, opened.text
+    page = client.get(opened.location)
+    fingerprint = re.search(r'name="fingerprint" type="hidden" value="([0-9a-f]+)"', page.text)[1]
+    sent = client.post(
+        opened.location, data={"csrf_token": csrf_token(page.text), "fingerprint": fingerprint}
+    )
+    return page, sent
 
 
 def subscribe(client, email: str, **kwargs):
@@ -179,6 +206,18 @@ class Browser:
                 return json.load(response)
         except (OSError, ValueError):
             return None
+
+
+def png(extra: bytes = b"") -> bytes:
+    """A real 1x1 PNG; `extra` goes into a text chunk to make it as large as a test needs."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    text = chunk(b"tEXt", b"Comment\0" + extra) if extra else b""
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + text + pixels + chunk(b"IEND", b"")
 
 
 def rsa_key(bits: int = 2048) -> tuple[str, str]:

@@ -1,6 +1,8 @@
 """The author's whole journey in Chromium, against a real Redis, Celery worker and SMTP server:
-sign in, write a post with a live preview, publish it, schedule and preview the digest, send a
-test, send it, watch the progress page reach "sent".
+sign in, write a note for the digest, write two posts with a live preview (one with a cover) and
+publish them, schedule and preview the digest, send a test, open Send now's confirmation, read
+its recipient count, send, watch the progress page reach "sent"; every active subscriber then
+has exactly the message the confirmation page showed, with only their own unsubscribe link in it.
 
 The dashboard, editor, digest preview and progress pages are saved as screenshots in
 test-artifacts/ at phone and desktop widths, light and dark, and axe-core must find no serious or
@@ -11,10 +13,11 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import AUTHOR_PASSWORD, add_subscribers, require
+from helpers import AUTHOR_PASSWORD, add_subscribers, png, require
 from servers import LiveServer
 
 from blog.extensions import db
+from blog.newsletter.compose import UNSUBSCRIBE_URL
 
 AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
@@ -91,6 +94,14 @@ def test_the_author_writes_publishes_and_sends_the_digest(browser, stack, smtp_s
         page.get_by_role("heading", name="Dashboard", exact=True).wait_for()
         capture(browser, page, "dashboard")
 
+        # A note for the next digest, in Markdown with the editor's live preview.
+        page.get_by_role("link", name="Emails", exact=True).click()
+        page.get_by_label("Note", exact=True).fill("Hello from **the console**.")
+        page.get_by_role("region", name="Preview").locator("strong").get_by_text("the console").wait_for()
+        page.get_by_role("button", name="Save").click()
+        page.get_by_text("Saved.").wait_for()
+        capture(browser, page, "emails")
+
         # Write a post; the preview follows the typing, rendered and sanitised by the server.
         page.get_by_role("link", name="Posts", exact=True).click()
         page.get_by_role("link", name="New post").click()
@@ -102,9 +113,18 @@ def test_the_author_writes_publishes_and_sends_the_digest(browser, stack, smtp_s
         assert preview.locator("em").inner_text() == "fun"
         assert preview.locator("script").count() == 0
         assert "onerror" not in preview.inner_html()
+        page.get_by_label("Cover image").set_input_files(
+            files=[{"name": "cover.png", "mimeType": "image/png", "buffer": png()}]
+        )
         page.get_by_role("button", name="Publish").click()
         page.get_by_text("published", exact=False).first.wait_for()
         capture(browser, page, "editor")
+        page.get_by_role("link", name="Posts", exact=True).click()
+        page.get_by_role("link", name="New post").click()
+        page.get_by_label("Title").fill("Notes on ownership")
+        page.get_by_label("Text (Markdown)").fill("Moves and borrows.")
+        page.get_by_role("button", name="Publish").click()
+        page.get_by_text("published", exact=False).first.wait_for()
 
         # Readers see it on the home page, without the script.
         reader = context.new_page()
@@ -129,22 +149,35 @@ def test_the_author_writes_publishes_and_sends_the_digest(browser, stack, smtp_s
         assert "Twelve weeks of Rust" in page.locator("pre").inner_text()
         capture(browser, page, "digest-preview")
 
-        # A test to the author, then the real thing.
-        page.get_by_role("link", name="Digest", exact=True).click()
+        # A test to the author of the scheduled preview.
         page.get_by_role("button", name="Send a test to me").click()
-        page.get_by_text(re.compile("test", re.I)).first.wait_for()
+        page.get_by_text(re.compile("Sent a test", re.I)).first.wait_for()
         assert [message["To"] for message in smtp_server.messages] == [author]
-        page.once("dialog", lambda dialog: dialog.accept())
-        page.get_by_role("button", name="Send now").click()
+
+        # Send now: a confirmation page with the exact message and its recipients, then Send.
+        page.get_by_role("link", name="Digest", exact=True).click()
+        page.get_by_role("button", name="Review and send now…").click()
+        page.get_by_role("heading", name="Send to 3 subscribers?").wait_for()
+        frame = page.frame_locator("iframe[title='HTML version of the digest']")
+        frame.get_by_text("Notes on ownership").first.wait_for()
+        capture(browser, page, "confirm")
+        shown = page.request.get(page.locator("#confirm-frame").get_attribute("src")).text()
+        page.get_by_role("button", name="Send to 3 subscribers").click()
         page.wait_for_url(re.compile(r"/admin/digest/\d+/$"))
-        page.locator("#digest-status").get_by_text("sent").wait_for(timeout=60_000)  # no reload
+        page.locator("#digest-summary").get_by_text("Sent: 3 of 3 delivered").wait_for(timeout=60_000)
         assert page.locator("#count-sent").inner_text().strip() == "3"
         capture(browser, page, "progress")
     finally:
         context.close()
 
-    digests = [message for message in smtp_server.messages if message["List-Unsubscribe"]]
-    recipients = sorted(message["To"] for message in digests if message["To"] != author)
-    assert recipients == [f"reader{i}@example.com" for i in range(3)]
-    assert all("Twelve weeks of Rust" in message.get_body(("plain",)).get_content() for message in digests)
+    digests = [message for message in smtp_server.messages if message["To"] != author]
+    recipients = sorted(message["To"] for message in digests)
+    assert recipients == [f"reader{i}@example.com" for i in range(3)]  # each exactly once
+    for message in digests:
+        html = message.get_body(("html",)).get_content().replace("\r\n", "\n").removesuffix("\n")
+        unsubscribe = str(message["List-Unsubscribe"]).strip("<>")
+        assert html == shown.replace(UNSUBSCRIBE_URL, unsubscribe)
+    assert "Hello from <strong>the console</strong>." in shown
+    assert "Twelve weeks of Rust" in shown and "Notes on ownership" in shown
+    assert re.search(r'<img [^>]*src="http://127.0.0.1:\d+/media/[0-9a-f]{16}-cover\.png"', shown)
     assert errors == []

@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers import (
     AUTHOR_EMAIL,
-    AUTHOR_PASSWORD,
     SITE,
     add_post,
     add_subscribers,
     admin_post,
+    flashes,
     parts,
-    sign_in,
+    send_now,
+    signed_in,
     submit,
 )
 from servers import free_port, wait_until
@@ -32,13 +33,6 @@ FRAMED_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; frame-ancestors 'self'"
 )
 ACTIVE = ["reader0@example.com", "reader1@example.com", "reader2@example.com"]
-
-
-def signed_in(app):
-    """A test client of `app` signed in as the author."""
-    client = app.test_client()
-    assert sign_in(client, AUTHOR_EMAIL, AUTHOR_PASSWORD).status_code == 302
-    return client
 
 
 @pytest.fixture
@@ -79,10 +73,6 @@ def delivery_count(app) -> int:
 def html_part(message) -> str:
     """The HTML part as sent, with the line ends of the page (mail has CRLF and a final one)."""
     return parts(message)[1].replace("\r\n", "\n").removesuffix("\n")
-
-
-def flashes(html: str, category: str) -> list[str]:
-    return re.findall(rf'<p class="flash flash-{category}">([^<]*)</p>', html)
 
 
 def test_schedule_form_saves_and_shows_the_next_run_in_its_zone(mail_site, console):
@@ -144,14 +134,18 @@ def test_preview_html_is_what_the_cli_prints_and_what_is_sent(mail_site, console
     [test] = smtp_server.messages
     assert html_part(test) == html.replace(UNSUBSCRIBE_URL, "https://blog.example.com/")
 
-    # A subscriber's copy differs only in its own unsubscribe link and the digest's web address.
-    admin_post(console, "/admin/digest/send", page="/admin/digest/")
+    # Send now's confirmation page frames the frozen draft; a subscriber's copy is exactly that,
+    # with only their own unsubscribe link put in.
+    page, sent = send_now(console)
+    assert sent.status_code == 302 and sent.location == "/admin/digest/1/"
+    frozen = console.get("/admin/digest/1/body.html").text
     copy = next(m for m in smtp_server.messages if str(m["To"]) == "reader0@example.com")
     unsubscribe = str(copy["List-Unsubscribe"]).strip("<>")
-    expected = html.replace(UNSUBSCRIBE_URL, unsubscribe).replace(
+    assert html_part(copy) == frozen.replace(UNSUBSCRIBE_URL, unsubscribe)
+    # The scheduled preview is the same week's digest: only its web-copy link differs.
+    assert frozen == html.replace(
         'href="https://blog.example.com/digests/"', 'href="https://blog.example.com/digests/1/"'
     )
-    assert html_part(copy) == expected
 
 
 def test_preview_page_frames_the_html_and_shows_the_text_beside_it(mail_site, console, week):
@@ -231,11 +225,12 @@ def test_send_now_goes_through_the_worker_once_to_each_active_subscriber(worker_
         add_subscribers(1, status="unsubscribed", prefix="gone")
         db.session.commit()
     console = signed_in(worker_site)
-    response = admin_post(console, "/admin/digest/send", page="/admin/digest/")
+    confirmation, response = send_now(console)
+    assert "Send to 3 subscribers?" in confirmation.text
     assert response.status_code == 302 and response.location == "/admin/digest/1/"
     page = console.get("/admin/digest/1/").text
     assert "is going to 3 subscribers" in page
-    assert 'id="digest-status"' in page and 'id="count-sent"' in page and 'aria-live="polite"' in page
+    assert 'id="digest-summary"' in page and 'id="count-sent"' in page and 'aria-live="polite"' in page
     assert "/static/js/progress." in page
 
     final = wait_for_status(console, 1, "sent")
@@ -248,9 +243,16 @@ def test_send_now_goes_through_the_worker_once_to_each_active_subscriber(worker_
     assert re.search(r'<a href="/digests/1/" id="web-copy">', page)
     assert re.search(r'id="retry-form" hidden>', page)
 
+    assert "Sent: 3 of 3 delivered" in page
+    index = console.get("/admin/digest/").text
+    assert "Nothing to send now: there are no new posts since the last digest" in index
+    assert 'id="send-now"' not in index
     again = admin_post(console, "/admin/digest/send", page="/admin/digest/", follow_redirects=True)
-    assert flashes(again.text, "error") == ["There are no posts since the last digest: nothing to send."]
+    [error] = flashes(again.text, "error")
+    assert error.startswith("Nothing was sent: there are no new posts since the last digest (")
     assert len(smtp_server.messages) == 3
+    with worker_site.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Digest)) == 1  # no skipped row
 
 
 def test_retry_failed_queues_the_failed_rows_again(worker_site, smtp_server):
@@ -262,11 +264,14 @@ def test_retry_failed_queues_the_failed_rows_again(worker_site, smtp_server):
         "550 5.1.1 No such user" if address == "reader1@example.com" else None
     )
     console = signed_in(worker_site)
-    admin_post(console, "/admin/digest/send", page="/admin/digest/")
+    send_now(console)
     first = wait_for_status(console, 1, "sent")
     assert (first["counts"]["sent"], first["counts"]["failed"]) == (2, 1)
     page = console.get("/admin/digest/1/").text
     assert '<dd id="count-failed">1</dd>' in page and re.search(r'id="retry-form">', page)
+    # Who failed and why, in the server's words.
+    assert "Sent: 2 of 3 delivered, 1 failed" in page
+    assert "reader1@example.com: failed: recipient refused: 5.1.1 No such user (SMTP 550)" in page
 
     smtp_server.handler.rcpt_policy = None
     response = admin_post(console, "/admin/digest/1/retry", page="/admin/digest/1/", follow_redirects=True)

@@ -2,32 +2,18 @@
 
 import io
 import re
-import struct
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
 import pytest
-from helpers import AUTHOR_EMAIL, AUTHOR_PASSWORD, add_post, admin_post, csrf_token, sign_in
+from helpers import AUTHOR_EMAIL, AUTHOR_PASSWORD, add_post, admin_post, csrf_token, png, sign_in
 from sqlalchemy import func, select
 
 from blog.extensions import db
 from blog.models import Post, Redirect, Tag
 
 MALICIOUS = 'Hello **world**.\n\n<script>alert("x")</script>\n\n<img src="x.png" onerror="alert(1)">\n'
-
-
-def png(extra: bytes = b"") -> bytes:
-    """A real 1x1 PNG; `extra` goes into a text chunk to make it as large as a test needs."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    text = chunk(b"tEXt", b"Comment\0" + extra) if extra else b""
-    pixels = chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + text + pixels + chunk(b"IEND", b"")
 
 
 def save(client, path: str, action: str = "save", **fields):

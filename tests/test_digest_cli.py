@@ -52,7 +52,10 @@ def test_preview_shows_the_message_and_saves_nothing(mail_site, cli, week):
     assert result.exit_code == 0, result.output
     assert "Subject: Weeknote — 3 new posts (" in result.stderr
     assert "3 posts; 4 active subscribers" in result.stderr
-    assert "Read it: https://blog.example.com/posts/newest/" in result.stdout
+    assert (
+        "\nNewest\n29 November 2026 · rust\n\nAbout Newest.\n\nhttps://blog.example.com/posts/newest/\n"
+        in result.stdout
+    )
     assert "<html" in cli("digest", "preview", "--html").stdout
     with mail_site.app_context():
         assert db.session.scalar(select(func.count()).select_from(Digest)) == 0
@@ -76,23 +79,27 @@ def test_send_now_then_status_and_retry(mail_site, cli, week, smtp_server):
     smtp_server.handler.policy = lambda rcpts: (
         "550 5.1.1 No such user" if "reader1@example.com" in rcpts else None
     )
-    result = cli("digest", "send", "--now")
+    result = cli("digest", "send", "--now", "--yes")
     assert result.exit_code == 0, result.output
     assert "to 4 subscribers" in result.output
-    assert "0 pending, 0 claimed, 3 sent, 1 failed, 0 skipped" in result.output
+    assert "Digest 1: Sent: 3 of 4 delivered, 1 failed" in result.output
+    assert "reader1@example.com: failed: message refused: 5.1.1 No such user (SMTP 550)" in result.output
     assert sorted(str(m["To"]) for m in smtp_server.messages) == [
         "reader0@example.com",
         "reader2@example.com",
         "reader3@example.com",
     ]
-    assert "Digest 1 (sent): 0 pending, 0 claimed, 3 sent, 1 failed" in cli("digest", "status").output
+    assert "Digest 1: Sent: 3 of 4 delivered, 1 failed" in cli("digest", "status").output
     smtp_server.handler.policy = None
     result = cli("digest", "retry-failed", "1")
     assert "1 failed deliveries queued again" in result.output
-    assert "4 sent, 0 failed" in result.output
+    assert "Sent: 4 of 4 delivered" in result.output
     assert [str(m["To"]) for m in smtp_server.messages].count("reader1@example.com") == 1
-    again = cli("digest", "send", "--now")
-    assert again.exit_code == 1 and "no posts since the last digest" in again.output
+    again = cli("digest", "send", "--now", "--yes")
+    assert (
+        again.exit_code == 1
+        and "nothing was sent: there are no new posts since the last digest" in again.output
+    )
     assert cli("digest", "status", "99").output.strip().endswith("no digest 99")
 
 
@@ -116,7 +123,7 @@ def test_held_digest_is_approved_or_cancelled(mail_site, cli, week, smtp_server)
     assert f"{held_id:>4}  held" in listing
     result = cli("digest", "approve", str(held_id))
     assert result.exit_code == 0, result.output
-    assert "to 4 subscribers" in result.output and "4 sent" in result.output
+    assert "to 4 subscribers" in result.output and "Sent: 4 of 4 delivered" in result.output
     assert len(smtp_server.messages) == 4
     again = cli("digest", "approve", str(held_id))
     assert again.exit_code == 1 and f"digest {held_id} is sent, not held for review" in again.output

@@ -120,7 +120,7 @@ def test_a_relay_refusing_connections_leaves_each_row_waiting_with_its_reason(
 ):
     smtp_server.refuse_connections()
     cli = mail_site.test_cli_runner()
-    sent = cli.invoke(args=["digest", "send", "--now"])
+    sent = cli.invoke(args=["digest", "send", "--now", "--yes"])
     assert sent.exit_code == 1 and "Traceback" not in sent.output, sent.output
     [problem] = [line for line in sent.output.splitlines() if "cannot reach" in line]
     assert f"SMTP server 127.0.0.1:{smtp_server.port}" in problem and "next try" in problem
@@ -142,8 +142,8 @@ def test_no_second_digest_while_one_is_sending_and_none_repeats_its_posts(mail_s
 
     smtp_server.refuse_connections()
     cli = mail_site.test_cli_runner()
-    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 1
-    again = cli.invoke(args=["digest", "send", "--now"])
+    assert cli.invoke(args=["digest", "send", "--now", "--yes"]).exit_code == 1
+    again = cli.invoke(args=["digest", "send", "--now", "--yes"])
     assert again.exit_code == 1 and "still sending" in again.output
     with mail_site.app_context():
         add_post("Newer", datetime.now(UTC))  # after the sending digest's period: the next one's
@@ -170,7 +170,7 @@ def test_no_second_digest_while_one_is_sending_and_none_repeats_its_posts(mail_s
 def test_the_author_can_cancel_a_digest_stuck_sending(mail_site, week, smtp_server, author):
     smtp_server.refuse_connections()
     cli = mail_site.test_cli_runner()
-    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 1
+    assert cli.invoke(args=["digest", "send", "--now", "--yes"]).exit_code == 1
     console = signed_in(mail_site)
     token = csrf_token(console.get("/admin/digest/1/").text)
     answer = console.post("/admin/digest/1/cancel", data={"csrf_token": token})
@@ -179,7 +179,7 @@ def test_the_author_can_cancel_a_digest_stuck_sending(mail_site, week, smtp_serv
         assert db.session.get(Digest, 1).status == "cancelled"
     assert {row.status for row in rows(mail_site)} == {"skipped"}
     smtp_server.accept_connections()
-    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 0  # the same posts, now
+    assert cli.invoke(args=["digest", "send", "--now", "--yes"]).exit_code == 0  # the same posts, now
     assert len(smtp_server.messages) == 4
 
 
@@ -197,12 +197,12 @@ def test_through_a_relay_outage_the_worker_delivers_each_message_once(
     processes(CeleryWorker, env, tmp_path / "worker.log")
     processes(CeleryBeat, env, tmp_path / "beat.log")
     cli = site.test_cli_runner()
-    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 0
+    assert cli.invoke(args=["digest", "send", "--now", "--yes"]).exit_code == 0
     console = signed_in(site)
     state = wait_until(lambda: console.get("/admin/digest/1/progress.json").json["problem"], 30, "a reason")
     assert "cannot reach SMTP server" in state
     assert "cannot reach SMTP server" in cli.invoke(args=["digest", "status", "1"]).output
-    refused = cli.invoke(args=["digest", "send", "--now"])
+    refused = cli.invoke(args=["digest", "send", "--now", "--yes"])
     assert refused.exit_code == 1 and "still sending" in refused.output
     smtp_server.accept_connections()
     wait_until(
@@ -273,14 +273,14 @@ def test_stopping_make_run_while_a_confirmation_waits_to_be_retried_loses_nothin
 def test_after_stopping_a_digest_part_way_its_posts_go_to_no_one_again(mail_site, week, smtp_server, author):
     smtp_server.refuse_connections()
     cli = mail_site.test_cli_runner()
-    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 1
+    assert cli.invoke(args=["digest", "send", "--now", "--yes"]).exit_code == 1
     with mail_site.app_context():  # one message went out before the relay went down
         first = db.session.scalar(select(Delivery).order_by(Delivery.id).limit(1))
         first.status = "sent"
         db.session.commit()
     assert "had gone out" in cli.invoke(args=["digest", "cancel", "1"]).output
     smtp_server.accept_connections()
-    again = cli.invoke(args=["digest", "send", "--now"])
+    again = cli.invoke(args=["digest", "send", "--now", "--yes"])
     assert again.exit_code == 1 and "no posts since the last digest" in again.output
     assert smtp_server.messages == []
 
@@ -291,7 +291,7 @@ def test_a_digest_whose_rows_all_wait_for_a_retry_is_not_started_again(mail_site
 
     smtp_server.refuse_connections()
     cli = mail_site.test_cli_runner()
-    assert cli.invoke(args=["digest", "send", "--now"]).exit_code == 1
+    assert cli.invoke(args=["digest", "send", "--now", "--yes"]).exit_code == 1
     now = datetime.now(UTC)
     with mail_site.app_context():
         settings = settings_from_app()

@@ -81,7 +81,7 @@ def test_fresh_clone_runs_the_whole_stack(tmp_path):
         weeknote = str(clone / ".venv" / "bin" / "weeknote")
         subprocess.run([weeknote, "import", str(post)], cwd=clone, env=env, check=True, capture_output=True)
         sent = subprocess.run(
-            [weeknote, "digest", "send", "--now"], cwd=clone, env=env, capture_output=True, text=True
+            [weeknote, "digest", "send", "--now", "--yes"], cwd=clone, env=env, capture_output=True, text=True
         )
         assert sent.returncode == 0, sent.stderr
         digests = [m for m in outbox_messages(outbox) if m["List-Unsubscribe"]]

@@ -2,16 +2,29 @@
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from sqlalchemy import select
 
 from blog.admin.digest_forms import HOLD, ScheduleForm, schedule_defaults
 from blog.extensions import db
 from blog.mail.transport import SendError
-from blog.models import Digest, DigestStatus
-from blog.newsletter import delivery, digests, preview, progress
+from blog.models import Digest, DigestStatus, Post, SubscriberStatus
+from blog.newsletter import delivery, digests, drafts, preview, progress
 from blog.newsletter.sending import composer_from_app, send_or_queue
 from blog.platform.zones import local_moment
+from blog.subscriptions.queries import status_counts
 
 bp = Blueprint("digest", __name__, url_prefix="/digest")
 # The digest's HTML is shown as mail clients show it: its inline styles and remote images, no
@@ -23,7 +36,7 @@ FRAMED_POLICY = (
 
 @bp.route("/", methods=["GET", "POST"])
 def index():
-    """The schedule form, the next run, and the latest digests."""
+    """The schedule form, the next scheduled digest, what Send now would send, the latest digests."""
     schedule = digests.current_schedule(db.session)
     defaults = schedule_defaults(schedule, current_app.config["TIMEZONE"])
     form = ScheduleForm(data=defaults, zone_default=defaults["timezone"])
@@ -44,10 +57,14 @@ def index():
             f"Schedule saved. Next digest: {when}." if when else "Schedule saved; digests are off.", "success"
         )
         return redirect(url_for(".index"))
+    now = datetime.now(UTC)
+    scheduled = preview.active_schedule(db.session)
     page = render_template(
         "admin/digest/index.html",
         form=form,
         schedule=schedule,
+        scheduled=preview.build_preview(db.session, scheduled.next_run_at) if scheduled else None,
+        right_now=preview.build_preview(db.session, now),
         recent=progress.recent_digests(db.session, 10),
     )
     return page, 400 if form.is_submitted() else 200
@@ -55,7 +72,7 @@ def index():
 
 @bp.get("/preview")
 def preview_page():
-    """The next digest: who it goes to, what it holds, and both parts as they will be sent."""
+    """The next scheduled digest: who it goes to, what it holds, and both parts as they will be sent."""
     upcoming = preview.build_preview(db.session, preview.next_digest_moment(db.session, datetime.now(UTC)))
     return render_template(
         "admin/digest/preview.html", preview=upcoming, schedule=preview.active_schedule(db.session)
@@ -78,16 +95,20 @@ def framed(html: str) -> Response:
 
 @bp.post("/test")
 def send_test():
-    """Send the preview to the signed-in author only; no delivery is recorded."""
-    address = current_user.email
+    """Send the scheduled digest's preview to the signed-in author only; no delivery is recorded."""
     upcoming = preview.build_preview(db.session, preview.next_digest_moment(db.session, datetime.now(UTC)))
+    test_message(upcoming.composed)
+    return redirect(url_for(".preview_page"))
+
+
+def test_message(composed) -> None:
+    address = current_user.email
     try:
-        preview.send_test(upcoming, address)
+        preview.send_test(composed, address)
     except (SendError, ValueError) as error:
         flash(f"The test message was not sent: {error}. {what_to_do(error)}", "error")
     else:
-        flash(f"Sent a test of “{upcoming.composed.subject}” to {address}.", "success")
-    return redirect(url_for(".preview_page"))
+        flash(f"Sent a test of “{composed.subject}” to {address}.", "success")
 
 
 def what_to_do(error: Exception) -> str:
@@ -103,21 +124,51 @@ def what_to_do(error: Exception) -> str:
 
 @bp.post("/send")
 def send_now():
-    """Create the digest of the days since the last one and send it to every active subscriber."""
+    """Freeze what Send now would send as a draft and show it for confirmation; nothing is sent yet."""
     try:
-        digest = digests.create_digest(db.session, composer_from_app(), datetime.now(UTC))
-    except digests.DigestBusy as error:
-        flash(f"Not sent: {error}.", "error")
-        return redirect(url_for(".index"))
-    if digest is None:
-        flash("A digest for this very moment exists already; try again in a second.", "error")
-        return redirect(url_for(".index"))
-    if digest.status == DigestStatus.SKIPPED:
+        draft = drafts.prepare_draft(db.session, composer_from_app(), datetime.now(UTC))
+    except (drafts.NothingToSend, digests.DigestBusy) as error:
         db.session.commit()
-        flash("There are no posts since the last digest: nothing to send.", "error")
+        flash(f"Nothing was sent: {error}.", "error")
         return redirect(url_for(".index"))
-    start_sending(digest)
-    return redirect(url_for(".show", digest_id=digest.id))
+    db.session.commit()
+    return redirect(url_for(".confirm", digest_id=draft.id))
+
+
+@bp.route("/<int:digest_id>/confirm", methods=["GET", "POST"])
+def confirm(digest_id: int):
+    """The draft exactly as it would go out, the number of recipients, and Send (POST)."""
+    draft = digest_or_404(digest_id)
+    if draft.status != DigestStatus.DRAFT:
+        return redirect(url_for(".show", digest_id=digest_id))
+    if request.method == "POST":
+        try:
+            sent = drafts.send_draft(
+                db.session, composer_from_app(), digest_id, request.form.get("fingerprint", ""),
+                datetime.now(UTC),
+            )  # fmt: skip
+        except (drafts.DraftChanged, drafts.NothingToSend, digests.DigestBusy) as error:
+            db.session.commit()  # the draft now holds what would be sent: show that
+            flash(f"Not sent: {error}.", "error")
+            if isinstance(error, drafts.DraftChanged) and (fresh := drafts.current_draft(db.session)):
+                return redirect(url_for(".confirm", digest_id=fresh.id))
+            return redirect(url_for(".index"))
+        start_sending(sent)
+        return redirect(url_for(".show", digest_id=sent.id))
+    recipients = status_counts(db.session)[SubscriberStatus.ACTIVE]
+    return render_template(
+        "admin/digest/confirm.html", draft=draft, fingerprint=drafts.fingerprint(draft), recipients=recipients
+    )
+
+
+@bp.post("/<int:digest_id>/test")
+def send_draft_test(digest_id: int):
+    """Send a draft or held digest, as frozen, to the signed-in author only."""
+    digest = digest_or_404(digest_id)
+    test_message(digest)
+    if digest.status == DigestStatus.DRAFT:
+        return redirect(url_for(".confirm", digest_id=digest_id))
+    return redirect(url_for(".show", digest_id=digest_id))
 
 
 def start_sending(digest: Digest) -> None:
@@ -173,9 +224,36 @@ def cancel(digest_id: int):
 def show(digest_id: int):
     """A digest's progress: deliveries by status, refreshed by progress.js while it sends."""
     digest = digest_or_404(digest_id)
+    if digest.status == DigestStatus.DRAFT:
+        return redirect(url_for(".confirm", digest_id=digest_id))
     return render_template(
-        "admin/digest/show.html", digest=digest, progress=progress.progress(db.session, digest)
+        "admin/digest/show.html",
+        digest=digest,
+        progress=progress.progress(db.session, digest),
+        labels=progress.LABELS,
+        posts=digest_posts(digest) if digest.status == DigestStatus.HELD else [],
     )
+
+
+def digest_posts(digest: Digest) -> list[Post]:
+    """A digest's posts in its order (those deleted since are left out)."""
+    by_id = {post.id: post for post in db.session.scalars(select(Post).where(Post.id.in_(digest.post_ids)))}
+    return [by_id[post_id] for post_id in digest.post_ids if post_id in by_id]
+
+
+@bp.post("/<int:digest_id>/revise")
+def revise(digest_id: int):
+    """Change a held digest's note and drop posts from it; approving then sends the new version."""
+    digest = digest_or_404(digest_id)
+    keep = [int(value) for value in request.form.getlist("post") if value.isdigit()]
+    try:
+        drafts.revise_held(db.session, composer_from_app(), digest, request.form.get("note", ""), keep)
+    except ValueError as error:
+        flash(f"Not changed: {error}.", "error")
+    else:
+        db.session.commit()
+        flash("Saved. The preview below is what approving sends.", "success")
+    return redirect(url_for(".show", digest_id=digest_id))
 
 
 @bp.get("/<int:digest_id>/progress.json")

@@ -212,7 +212,7 @@ class SMTPTransport:
             refused = send(self._smtp, *args)
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()))
-            raise _code_error(f"recipient refused: {reply!r}", code) from error
+            raise _code_error(f"recipient refused: {_text(reply)}", code) from error
         except smtplib.SMTPSenderRefused as error:
             raise _response_error("sender refused", error, sender=True) from error
         except smtplib.SMTPResponseException as error:
@@ -222,7 +222,7 @@ class SMTPTransport:
             raise SendError(f"connection lost while sending: {error}", temporary=True) from error
         if refused:
             code, reply = next(iter(refused.values()))
-            raise _code_error(f"recipient refused: {reply!r}", code)
+            raise _code_error(f"recipient refused: {_text(reply)}", code)
 
     def _drop(self) -> None:
         """Close the connection without a word: the server discards an unfinished message."""
@@ -273,11 +273,16 @@ def _reply_error(reason: str, reply: tuple[int, bytes]) -> "SendError | None":
     return None if code == 250 else _code_error(f"{reason}: {text.decode(errors='replace')}", code)
 
 
+def _text(reply: bytes | str) -> str:
+    """A server's reply as the author reads it (smtplib hands back bytes)."""
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
 def _envelope_error(mail, rcpt, data) -> "SendError":
     if mail[0] != 250:
         return _code_error(f"sender refused: {mail[1].decode(errors='replace')}", mail[0], sender=True)
     if rcpt[0] not in (250, 251):
-        return _code_error(f"recipient refused: {rcpt[1]!r}", rcpt[0])
+        return _code_error(f"recipient refused: {_text(rcpt[1])}", rcpt[0])
     return _code_error(f"message refused: {data[1].decode(errors='replace')}", data[0])
 
 

@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from blog.extensions import db
 from blog.mail.transport import SendError
-from blog.models import Digest, DigestStatus, Schedule
-from blog.newsletter import delivery, digests, preview, progress
+from blog.models import Digest, DigestStatus, Schedule, SubscriberStatus
+from blog.newsletter import delivery, digests, drafts, preview, progress
 from blog.newsletter.schedule import WEEKDAYS, parse_local_time, parse_weekday, parse_zone
 from blog.newsletter.sending import composer_from_app, send_or_queue
 from blog.platform.zones import local_moment, site_zone
+from blog.subscriptions.queries import status_counts
 
 digest_cli = AppGroup("digest", help="Schedule, preview and send the weekly digest.")
 
@@ -97,18 +98,26 @@ def _parse_at(value: str | None) -> datetime:
 
 @digest_cli.command("preview")
 @click.option("--at", help="Preview the digest of this moment (default: the next scheduled run).")
+@click.option("--now", "now_flag", is_flag=True, help="Preview exactly what `digest send --now` would send.")
 @click.option("--html", "part", flag_value="html", help="Show the HTML part.")
 @click.option("--text", "part", flag_value="text", default=True, help="Show the text part (default).")
 @click.option("--open", "open_file", is_flag=True, help="Write the HTML to a file and open it in a browser.")
-def preview_command(at: str | None, part: str, open_file: bool) -> None:
+def preview_command(at: str | None, now_flag: bool, part: str, open_file: bool) -> None:
     """Show exactly what the next digest would send (only the unsubscribe link differs)."""
-    when = _parse_at(at)
-    upcoming = preview.build_preview(db.session, when)
-    composed = upcoming.composed
+    if now_flag and at:
+        raise click.UsageError("use --now or --at, not both")
+    if now_flag:
+        draft = _draft()
+        composed, when, posts = draft, draft.scheduled_for, len(draft.post_ids)
+        active = status_counts(db.session)[SubscriberStatus.ACTIVE]
+    else:
+        when = _parse_at(at)
+        upcoming = preview.build_preview(db.session, when)
+        composed, posts, active = upcoming.composed, len(upcoming.posts), upcoming.active_subscribers
     click.echo(f"Subject: {composed.subject}", err=True)
     click.echo(
-        f"For: {local_moment(when, utc=True)}; {_count(len(upcoming.posts), 'post')}; "
-        f"{_count(upcoming.active_subscribers, 'active subscriber')}",
+        f"For: {local_moment(when, utc=True)}; {_count(posts, 'post')}; "
+        f"{_count(active, 'active subscriber')}",
         err=True,
     )
     if open_file:
@@ -120,6 +129,17 @@ def preview_command(at: str | None, part: str, open_file: bool) -> None:
     click.echo(composed.html if part == "html" else composed.text)
 
 
+def _draft() -> Digest:
+    """What Send now would send, frozen as the draft that `send --now` then sends (committed)."""
+    try:
+        draft = drafts.prepare_draft(db.session, composer_from_app(), datetime.now(UTC))
+    except (drafts.NothingToSend, digests.DigestBusy) as error:
+        db.session.commit()
+        raise click.ClickException(f"nothing was sent: {error}") from None
+    db.session.commit()
+    return draft
+
+
 @digest_cli.command("test")
 @click.option("--to", "address", required=True, help="Where to send the test message.")
 @click.option("--at", help="Compose the digest of this moment (default: the next scheduled run).")
@@ -127,7 +147,7 @@ def test_command(address: str, at: str | None) -> None:
     """Send the preview to one address, without recording a delivery."""
     upcoming = preview.build_preview(db.session, _parse_at(at))
     try:
-        preview.send_test(upcoming, address)
+        preview.send_test(upcoming.composed, address)
     except (SendError, ValueError) as error:
         raise click.ClickException(f"the test message was not sent: {error}") from error
     click.echo(f"Sent a test of '{upcoming.composed.subject}' ({len(upcoming.posts)} posts) to {address}")
@@ -135,17 +155,22 @@ def test_command(address: str, at: str | None) -> None:
 
 @digest_cli.command("send")
 @click.option("--now", "now_flag", is_flag=True, required=True, help="Send the current period's digest now.")
-def send_command(now_flag: bool) -> None:
-    """Create the digest of the days since the last one and send it to every active subscriber."""
+@click.option("--yes", is_flag=True, help="Do not ask before sending.")
+def send_command(now_flag: bool, yes: bool) -> None:
+    """Send the posts since the last digest to every active subscriber, as `preview --now` shows them."""
+    draft = _draft()
+    recipients = status_counts(db.session)[SubscriberStatus.ACTIVE]
+    click.echo(f"'{draft.subject}' ({_count(len(draft.post_ids), 'post')})")
+    if not yes:
+        plural = "" if recipients == 1 else "s"
+        click.confirm(f"Send it to {recipients:,} subscriber{plural} now?", abort=True)
     try:
-        digest = digests.create_digest(db.session, composer_from_app(), datetime.now(UTC))
-    except digests.DigestBusy as error:
-        raise click.ClickException(str(error)) from None
-    if digest is None:  # pragma: no cover - only a schedule can collide
-        raise click.ClickException("a digest for this moment exists already")
-    if digest.status == DigestStatus.SKIPPED:
+        digest = drafts.send_draft(
+            db.session, composer_from_app(), draft.id, drafts.fingerprint(draft), datetime.now(UTC)
+        )
+    except (drafts.DraftChanged, drafts.NothingToSend, digests.DigestBusy) as error:
         db.session.commit()
-        raise click.ClickException("there are no posts since the last digest: nothing to send")
+        raise click.ClickException(f"nothing was sent: {error}") from None
     _start_sending(digest)
 
 
@@ -174,18 +199,20 @@ def _send_or_queue(digest_id: int) -> None:
 
 
 def _print_counts(digest: Digest) -> None:
-    numbers = progress.digest_counts(db.session, digest.id)
-    summary = ", ".join(f"{count} {status}" for status, count in numbers.items())
-    click.echo(f"Digest {digest.id} ({digest.status}): {summary}")
-    if problem := progress.waiting(db.session, digest.id):
-        click.echo(problem.describe())
+    """The progress page's sentence, then who failed or waits, and why."""
+    state = progress.progress(db.session, digest)
+    click.echo(f"Digest {digest.id}: {state['summary']}")
+    for line in state["troubles"]:
+        click.echo(f"  {line}")
+    if state["problem"] and not state["troubles"]:
+        click.echo(state["problem"])
 
 
 @digest_cli.command("status")
 @click.argument("digest_id", type=int, required=False)
 def status_command(digest_id: int | None) -> None:
     """Show a digest's deliveries by status (the latest digest by default); live while it sends."""
-    query = select(Digest).order_by(Digest.id.desc())
+    query = select(Digest).where(Digest.status != DigestStatus.DRAFT).order_by(Digest.id.desc())
     digest = db.session.get(Digest, digest_id) if digest_id else db.session.scalar(query.limit(1))
     if digest is None:
         raise click.ClickException(

@@ -2,6 +2,10 @@
 
 Pure: no Flask, no database. The only per-recipient part, the unsubscribe link, is
 left as UNSUBSCRIBE_URL and filled in cheaply when each message is built.
+
+The HTML is laid out for mail clients, not browsers: nested tables 600 px wide at most, every
+style inlined, widths on images, a button made of a table cell (Outlook's Word engine knows no
+flex, grid or max-width), plus a dark palette for clients that honour prefers-color-scheme.
 """
 
 from dataclasses import dataclass
@@ -15,6 +19,9 @@ UNSUBSCRIBE_URL = "https://unsubscribe.invalid/weeknote-recipient-link"
 DEFAULT_SUBJECT = "{site} — {count} new {posts} ({period})"
 
 
+PREHEADER_LENGTH = 110  # about what inbox lists show after the subject
+
+
 @dataclass(frozen=True)
 class DigestPost:
     title: str
@@ -22,6 +29,19 @@ class DigestPost:
     published_at: datetime
     tags: tuple[str, ...]
     excerpt: str
+    date: str = ""  # as the site writes it: '30 November 2026'
+    cover_url: str | None = None  # absolute
+    cover_alt: str = ""
+    html: str = ""  # the whole post, email-ready, when the digest carries full text
+    text: str = ""  # and its plain text, for the text part
+
+
+@dataclass(frozen=True)
+class Note:
+    """The author's note above the posts: sanitised HTML, and the Markdown as the text part's copy."""
+
+    html: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,8 @@ class SiteInfo:
     postal_address: str
     zone: ZoneInfo
     subject_template: str = DEFAULT_SUBJECT
+    author: str = ""
+    logo_url: str = ""  # absolute, or empty for none
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,13 @@ def build_subject(site: SiteInfo, count: int, start: datetime, end: datetime) ->
     )
 
 
+def preheader(note: Note | None, posts: list[DigestPost]) -> str:
+    """The line inbox lists show after the subject: the note's start, else the posts' titles."""
+    words = " ".join(note.text.split()) if note and note.text.strip() else ""
+    line = words or " · ".join(post.title for post in posts)
+    return line if len(line) <= PREHEADER_LENGTH else line[: PREHEADER_LENGTH - 1].rstrip() + "…"
+
+
 def compose_digest(
     env: Environment,
     site: SiteInfo,
@@ -82,23 +111,28 @@ def compose_digest(
     start: datetime,
     end: datetime,
     web_url: str,
+    note: Note | None = None,
 ) -> ComposedDigest:
     """Render the digest once; its HTML gets its CSS inlined for mail clients."""
+    subject = build_subject(site, len(posts), start, end)
     context = {
         "site": site,
         "posts": posts,
+        "note": note if note and note.text.strip() else None,
+        "subject": subject,
+        "preheader": preheader(note, posts),
         "period": format_period(start, end, site.zone),
         "web_url": web_url,
         "unsubscribe_url": UNSUBSCRIBE_URL,
-        "local": lambda moment: moment.astimezone(site.zone),
     }
     html = env.get_template("email/digest.html").render(context)
     text = env.get_template("email/digest.txt").render(context)
-    return ComposedDigest(
-        subject=build_subject(site, len(posts), start, end),
-        html=css_inline.inline(html),
-        text=text,
-    )
+    return ComposedDigest(subject=subject, html=_inliner.inline(html), text=text)
+
+
+# Media queries (the dark palette, the narrow-screen rules) cannot be inlined: they stay in a
+# <style> block for the clients that read one.
+_inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
 def personalise(body: str, unsubscribe_url: str) -> str:

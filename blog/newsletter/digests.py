@@ -10,17 +10,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Post, PostTag, Schedule
-from blog.newsletter.compose import ComposedDigest, DigestPost, SiteInfo, compose_digest, digest_period
+from blog.newsletter.compose import ComposedDigest, SiteInfo, compose_digest, digest_period
+from blog.newsletter.email_content import digest_post, render_note
 from blog.newsletter.schedule import next_run_after
+from blog.platform import site_settings
 from blog.platform.urls import external_url
 
 
 @dataclass(frozen=True)
 class Composer:
-    """What composing needs from the app: templates, the site, and how to link to it."""
+    """What composing needs from the app: templates, the site, how to link to it, what to carry."""
 
     env: Environment
     site: SiteInfo
+    full_text: bool = False  # each post's whole text (DIGEST_CONTENT=full), else its excerpt
+    note: str = ""  # the author's note for the next digest (Markdown)
 
     def post_url(self, post: Post) -> str:
         return external_url("posts.show", slug=post.slug)
@@ -99,17 +103,18 @@ def compose_for(
 ) -> tuple[list[Post], ComposedDigest]:
     """The posts and composed message of a digest for a period (nothing saved)."""
     posts = posts_in_period(session, start, end)
-    summaries = [
-        DigestPost(
-            title=post.title,
-            url=composer.post_url(post),
-            published_at=post.published_at,
-            tags=tuple(tag.name for tag in post.tags),
-            excerpt=post.excerpt,
-        )
-        for post in posts
-    ]
-    return posts, compose_digest(composer.env, composer.site, summaries, start, end, web_url)
+    return posts, compose_posts(composer, posts, start, end, web_url, composer.note)
+
+
+def compose_posts(
+    composer: Composer, posts: list[Post], start: datetime, end: datetime, web_url: str, note: str
+) -> ComposedDigest:
+    """The message of a digest carrying these posts and this note (Markdown)."""
+    base = composer.site.url
+    summaries = [digest_post(post, composer.post_url(post), base, composer.full_text) for post in posts]
+    return compose_digest(
+        composer.env, composer.site, summaries, start, end, web_url, render_note(note, base)
+    )
 
 
 def create_digest(
@@ -140,8 +145,7 @@ def create_digest(
     except IntegrityError:
         return None  # another beat, or a repeated tick, made this digest already
     posts, composed = compose_for(session, composer, start, end, composer.web_url(digest))
-    digest.post_ids = [post.id for post in posts]
-    digest.subject, digest.html, digest.text = composed.subject, composed.html, composed.text
+    freeze(digest, posts, composed, composer.note)
     minimum = schedule.min_posts if schedule else 1
     if len(posts) < minimum:
         digest.status = DigestStatus.SKIPPED
@@ -149,7 +153,21 @@ def create_digest(
         digest.status = DigestStatus.HELD
     else:
         digest.status = DigestStatus.SENDING
+    if digest.status != DigestStatus.SKIPPED:
+        note_used(session, digest)
     return digest
+
+
+def note_used(session: Session, digest: Digest) -> None:
+    """The note went into a digest that goes out: the next digest starts without one."""
+    if digest.note:
+        site_settings.put(session, site_settings.DIGEST_NOTE, "")
+
+
+def freeze(digest: Digest, posts: list[Post], composed: ComposedDigest, note: str) -> None:
+    digest.post_ids = [post.id for post in posts]
+    digest.note = note
+    digest.subject, digest.html, digest.text = composed.subject, composed.html, composed.text
 
 
 def posts_in_period(session: Session, start: datetime, end: datetime) -> list[Post]:

@@ -74,13 +74,13 @@ def build_preview(session: Session, at: datetime) -> Preview:
     )
 
 
-def send_test(preview: Preview, address: str) -> None:
-    """Send the preview to one address, marked [Test], without recording a delivery.
+def send_test(composed: ComposedDigest | Digest, address: str) -> None:
+    """Send a composed digest (a preview, or a frozen draft or held digest) to one address, marked
+    [Test], without recording a delivery.
 
     Raises SendError when the SMTP server refuses or cannot be reached, ValueError for an
     address that cannot go into a header.
     """
-    composed = preview.composed
     stand_in = Digest(id=0, subject=f"[Test] {composed.subject}", html=composed.html, text=composed.text)
     home = external_url("posts.index")
     mailer = mailer_for(stand_in, unsubscribe=lambda _: home)

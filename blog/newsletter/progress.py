@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
-from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, as_utc
+from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Subscriber, as_utc
 from blog.platform.zones import short_moment
 
 # A digest in one of these states has nothing more to send (until failed rows are retried).
@@ -72,6 +72,7 @@ def recent_digests(session: Session, limit: int) -> list[DigestSummary]:
     digests = session.scalars(
         select(Digest)
         .options(load_only(Digest.id, Digest.subject, Digest.status, Digest.scheduled_for, Digest.sent_at))
+        .where(Digest.status != DigestStatus.DRAFT)  # a draft is Send now's preview, not a digest yet
         .order_by(Digest.scheduled_for.desc(), Digest.id.desc())
         .limit(limit)
     ).all()
@@ -119,8 +120,95 @@ def waiting(session: Session, digest_id: int) -> Waiting | None:
     return Waiting(row[0], row[1], as_utc(row[2])) if row else None
 
 
+# Each status in the author's words, for the counts on the progress page and in the CLI.
+LABELS = {
+    DeliveryStatus.SENT: "Delivered",
+    DeliveryStatus.PENDING: "Waiting",
+    DeliveryStatus.CLAIMED: "Being sent now",
+    DeliveryStatus.FAILED: "Failed",
+    DeliveryStatus.SKIPPED: "Not sent (left the list)",
+}
+STATE_WORDS = {
+    DigestStatus.SENDING: "Sending",
+    DigestStatus.SENT: "Sent",
+    DigestStatus.CANCELLED: "Stopped",
+    DigestStatus.HELD: "Held for your review",
+    DigestStatus.SKIPPED: "Skipped",
+    DigestStatus.DRAFT: "Not sent yet",
+    DigestStatus.NEW: "Being prepared",
+}
+
+
+def number(value: int) -> str:
+    return f"{value:,}"
+
+
+def summary(status: str, counts: dict[str, int], retrying: int) -> str:
+    """'Sending: 1,180 of 1,204 delivered, 3 waiting to retry, 1 failed'."""
+    total = sum(counts.values())
+    if status in (DigestStatus.HELD, DigestStatus.SKIPPED, DigestStatus.DRAFT, DigestStatus.NEW) or not total:
+        return f"{STATE_WORDS.get(status, status)}: nothing sent."
+    parts = [f"{number(counts[DeliveryStatus.SENT])} of {number(total)} delivered"]
+    if retrying:
+        parts.append(f"{number(retrying)} waiting to retry")
+    if counts[DeliveryStatus.FAILED]:
+        parts.append(f"{number(counts[DeliveryStatus.FAILED])} failed")
+    if counts[DeliveryStatus.SKIPPED]:
+        parts.append(f"{number(counts[DeliveryStatus.SKIPPED])} not sent because they left")
+    return f"{STATE_WORDS.get(status, status)}: {', '.join(parts)}"
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """A delivery that failed or waits to retry: to whom, why (the server's words), and what next."""
+
+    email: str
+    status: str
+    error: str
+    attempts: int
+    next_attempt_at: datetime | None
+
+    def describe(self) -> str:
+        if self.status == DeliveryStatus.FAILED:
+            tries = f" after {self.attempts} tries" if self.attempts > 1 else ""
+            return f"{self.email}: failed{tries}: {self.error}"
+        when = f"; next try {short_moment(self.next_attempt_at)}" if self.next_attempt_at else ""
+        return f"{self.email}: waiting to retry: {self.error}{when}"
+
+
+def troubles(session: Session, digest_id: int, limit: int = 100) -> list[Trouble]:
+    """The digest's failed and deferred deliveries, failed first, with each server's reason."""
+    rows = session.execute(
+        select(Subscriber.email, Delivery.status, Delivery.error, Delivery.attempts, Delivery.next_attempt_at)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
+        .where(
+            Delivery.digest_id == digest_id,
+            (Delivery.status == DeliveryStatus.FAILED)
+            | ((Delivery.status == DeliveryStatus.PENDING) & Delivery.error.is_not(None)),
+        )
+        .order_by(Delivery.status, Delivery.id)  # 'failed' sorts before 'pending'
+        .limit(limit)
+    )
+    return [
+        Trouble(email or "(erased subscriber)", status, error or "no reason given", attempts, as_utc(next_at))
+        for email, status, error, attempts, next_at in rows
+    ]
+
+
+def retrying(session: Session, digest_id: int) -> int:
+    """Rows that a temporary failure sent back to wait for another try."""
+    return session.scalar(
+        select(func.count()).where(
+            Delivery.digest_id == digest_id,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.error.is_not(None),
+        )
+    )
+
+
 def progress(session: Session, digest: Digest) -> dict:
-    """A digest's status and counts, with how many rows are done (sent, failed or skipped)."""
+    """A digest's status and counts, with how many rows are done (sent, failed or skipped), the
+    same in words, and who failed or waits, and why."""
     numbers = digest_counts(session, digest.id)
     return {
         "id": digest.id,
@@ -129,6 +217,8 @@ def progress(session: Session, digest: Digest) -> dict:
         "total": sum(numbers.values()),
         "done": done(numbers),
         "finished": digest.status in FINISHED,
+        "summary": summary(digest.status, numbers, retrying(session, digest.id)),
+        "troubles": [trouble.describe() for trouble in troubles(session, digest.id)],
         "problem": problem.describe() if (problem := waiting(session, digest.id)) else None,
     }
 

@@ -18,11 +18,14 @@ from blog.newsletter.digests import Composer, skip_pending
 from blog.newsletter.dispatch import dispatch
 from blog.newsletter.mailer import DigestMailer, Recipient
 from blog.newsletter.settings import DeliverySettings
+from blog.platform import site_settings
+from blog.platform.urls import absolute_url
 from blog.platform.zones import site_zone
 from blog.subscriptions.links import unsubscribe_urls
 
 
 def composer_from_app() -> Composer:
+    """The site as the digest shows it, with the author's settings: full text or excerpts, the note."""
     config = current_app.config
     site = SiteInfo(
         title=config["SITE_TITLE"],
@@ -31,8 +34,15 @@ def composer_from_app() -> Composer:
         postal_address=config["MAIL_POSTAL_ADDRESS"],
         zone=site_zone(),
         subject_template=config.get("DIGEST_SUBJECT") or DEFAULT_SUBJECT,
+        author=config["AUTHOR_NAME"],
+        logo_url=absolute_url(config["SITE_LOGO"]) if config["SITE_LOGO"] else "",
     )
-    return Composer(env=current_app.jinja_env, site=site)
+    return Composer(
+        env=current_app.jinja_env,
+        site=site,
+        full_text=site_settings.get(db.session, config, site_settings.DIGEST_CONTENT) == "full",
+        note=site_settings.get(db.session, config, site_settings.DIGEST_NOTE),
+    )
 
 
 def settings_from_app() -> DeliverySettings:

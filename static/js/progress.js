@@ -16,12 +16,25 @@
     if (element && element.textContent !== String(value)) element.textContent = value;
   }
 
-  function show(state) {
-    var status = document.getElementById("digest-status");
-    if (status && status.textContent !== state.status) {
-      status.textContent = state.status;
-      status.className = "status status-" + state.status;
+  function showTroubles(lines) {
+    var section = document.getElementById("digest-troubles");
+    var list = document.getElementById("trouble-list");
+    if (!section || !list) return;
+    var now = Array.prototype.map.call(list.children, function (item) { return item.textContent; });
+    if (now.join("\n") !== lines.join("\n")) {
+      list.replaceChildren.apply(list, lines.map(function (line) {
+        var item = document.createElement("li");
+        item.textContent = line;
+        return item;
+      }));
     }
+    section.hidden = lines.length === 0;
+  }
+
+  function show(state) {
+    setText("digest-status", state.status);
+    setText("digest-summary", state.summary);
+    showTroubles(state.troubles || []);
     Object.keys(state.counts).forEach(function (name) {
       setText("count-" + name, state.counts[name]);
     });
