@@ -11,13 +11,16 @@ from blog.admin import commands as admin_commands
 from blog.config import Config, TestConfig, finish_config
 from blog.extensions import cache, celery_init_app, csrf, db, migrate
 from blog.newsletter import commands as newsletter_commands
+from blog.newsletter.preview import next_digest_words
 from blog.platform import assets, errors, health, logs, proxies, ratelimit, security, templating, urls
 from blog.platform import commands as platform_commands
 from blog.publishing import commands as publishing_commands
 from blog.site import archive, digest_pages, discovery, feeds, pagecache, posts, search, tags
+from blog.site.digest_pages import latest_digest_url
 from blog.subscriptions import commands as subscriptions_commands
 from blog.subscriptions import views as subscription_views
 from blog.subscriptions.lifecycle import CONSENT_TEXT
+from blog.subscriptions.views import form_token
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +63,9 @@ def register_templating(app: Flask) -> None:
     """Filters and globals every template may use; packages register none of their own."""
     templating.init_app(app)
     app.add_template_global(CONSENT_TEXT, "subscribe_consent_text")  # the small form on every page
+    app.add_template_global(form_token, "subscribe_form_token")  # its cookie-free token
+    app.add_template_global(next_digest_words, "next_digest")  # when the first digest comes
+    app.add_template_global(latest_digest_url)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -5,6 +5,7 @@ registers a task under each name. Renaming one is a change on both sides.
 """
 
 SEND_CONFIRMATION = "weeknote.send_confirmation"
+SEND_WELCOME = "weeknote.send_welcome"
 SEND_DIGEST = "weeknote.send_digest"
 DISPATCH_DIGESTS = "weeknote.dispatch_digests"
 SWEEP_MAIL = "weeknote.sweep_mail"

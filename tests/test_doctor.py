@@ -8,12 +8,13 @@ import trustme
 from helpers import make_app
 from servers import DNSServer, RedisServer, SMTPServer, free_port, require_program, wait_until
 
-from blog.platform.doctor import check_dkim, check_redis, check_site_url, check_smtp
+from blog.platform.doctor import check_dkim, check_postal_address, check_redis, check_site_url, check_smtp
 
 GOOD = {
     "SECRET_KEY": "k" * 64,
     "SITE_URL": "https://blog.example.com",
     "SMTP_SECURITY": "none",
+    "MAIL_POSTAL_ADDRESS": "PO Box 1, 10115 Berlin",
 }
 
 
@@ -56,7 +57,18 @@ def test_a_well_configured_site_passes(app_factory, smtp_server, durable_redis):
     assert f"ok    SMTP: 127.0.0.1:{smtp_server.port} (none) reachable" in result.output
     assert "ok    Redis: " in result.output
     assert "ok    SITE_URL: https://blog.example.com" in result.output
+    assert "ok    MAIL_POSTAL_ADDRESS: set" in result.output
     assert "Nothing to fix." in result.output
+
+
+def test_real_mail_without_a_postal_address_is_a_problem(app_factory, smtp_server):
+    config = GOOD | {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_server.port, "MAIL_POSTAL_ADDRESS": ""}
+    result = app_factory(**config).test_cli_runner().invoke(args=["doctor"])
+    assert result.exit_code == 1
+    assert "FIX   MAIL_POSTAL_ADDRESS: empty while SMTP_HOST sends real mail" in result.output
+    assert levels(check_postal_address({"SMTP_HOST": "", "MAIL_POSTAL_ADDRESS": ""})) == [
+        ("warn", "MAIL_POSTAL_ADDRESS")
+    ]
 
 
 def test_redis_without_persistence_is_a_problem(app_factory, redis_url):

@@ -6,11 +6,12 @@ own unsubscribe link put in. The author's note, full text and a held digest's ed
 the same freeze.
 """
 
+import io
 import re
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from helpers import add_post, admin_post, csrf_token, flashes, parts, send_now, signed_in
+from helpers import add_post, admin_post, csrf_token, flashes, parts, png, send_now, signed_in
 from sqlalchemy import func, select
 
 from blog.extensions import db
@@ -74,6 +75,7 @@ def test_the_confirmation_page_is_what_every_subscriber_gets(mail_site, console,
     set_note(console, "Hello **readers**: three posts on Rust this week.")
     page, sent = send_now(console)
     assert "<h1>Send to 4 subscribers?</h1>" in page.text
+    assert 'id="no-postal-address"' not in page.text  # mail_site has one
     assert 'id="confirm-send">Send to 4 subscribers</button>' in page.text
     assert sent.status_code == 302 and sent.location == "/admin/digest/1/"
     frozen = console.get("/admin/digest/1/body.html").text
@@ -186,3 +188,22 @@ def test_full_text_carries_each_post_with_absolute_sized_images(mail_site, conso
     assert 'width="552"' in tag and 'alt="Image from Newest"' in tag and "max-width: 100%" in tag
     assert 'href="https://blog.example.com/posts/middle/"' in html
     assert "Look: Middle" in text
+
+
+def test_a_logo_uploaded_in_the_console_heads_the_digest(mail_site, console, week):
+    page = console.get("/admin/emails/").text
+    fields = {"csrf_token": csrf_token(page), "note": "", "content": "excerpt", "welcome": "y",
+              "welcome_text": "Welcome!"}  # fmt: skip
+    refused = console.post("/admin/emails/", data=fields | {"logo": (io.BytesIO(b"GIF? no"), "logo.txt")})
+    assert refused.status_code == 400 and "logo.txt is not a PNG, JPEG, GIF or WebP image" in refused.text
+    saved = console.post("/admin/emails/", data=fields | {"logo": (io.BytesIO(png()), "Logo.png")})
+    assert saved.status_code == 302
+    html = mail_site.test_cli_runner().invoke(args=["digest", "preview", "--now", "--html"]).stdout
+    logo = re.search(r'<img [^>]*class="logo"[^>]*>', html)[0]
+    assert re.search(r'src="https://blog.example.com/media/[0-9a-f]{16}-logo\.png"', logo)
+    assert 'alt="Weeknote"' in logo and 'width="64"' in logo
+    with console.get(re.search(r'src="https://blog.example.com(/media/[^"]+)"', logo)[1]) as served:
+        assert served.status_code == 200
+    console.post("/admin/emails/", data=fields | {"remove_logo": "y"})
+    html = mail_site.test_cli_runner().invoke(args=["digest", "preview", "--now", "--html"]).stdout
+    assert 'class="logo"' not in html

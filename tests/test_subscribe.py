@@ -1,10 +1,11 @@
 """The subscribe, confirm and unsubscribe pages, with inline (development) mail to the outbox."""
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import add_subscribers, confirm_link, csrf_token, outbox, submit, subscribe, subscriber
+from helpers import add_subscribers, confirm_link, csrf_token, outbox, parts, submit, subscribe, subscriber
 from sqlalchemy import func, select, update
 
 from blog.extensions import db
@@ -28,14 +29,51 @@ def token_for(app, email: str, purpose: Purpose, age: timedelta = timedelta(0)) 
 def test_every_page_has_the_small_form_and_stays_cookie_free(client):
     response = client.get("/")
     home = response.text
-    assert '<form class="subscribe-start" method="get" action="/subscribe">' in home
-    assert 'name="email"' in home
+    assert '<form class="subscribe-start" method="post" action="/subscribe">' in home
+    assert 'name="email"' in home and 'name="form_token"' in home
     # No CSRF token and no session on reader pages: they are cached and shared between readers.
     assert 'name="csrf_token"' not in home and "Set-Cookie" not in response.headers
-    page = client.get("/subscribe?email=zoe@example.com").text
+    page = client.get("/subscribe").text
     assert page.count('action="/subscribe"') == 1  # the page's own form, not the small one too
-    assert 'value="zoe@example.com"' in page and 'name="csrf_token"' in page
-    assert "record of your consent" in page
+    assert 'name="csrf_token"' in page and "record of your consent" in page
+
+
+def small_form(home: str, email: str) -> dict:
+    """The fields the small form on a page posts, as a browser fills them in."""
+    token = re.search(r'name="form_token" value="([^"]+)"', home)[1]
+    return {"form_token": token, "email": email, "website": ""}
+
+
+def test_the_small_form_subscribes_in_one_post_without_a_cookie(app):
+    home = app.test_client().get("/").text
+    visitor = app.test_client()  # a new visitor: no cookie at all, only the cached page's form
+    response = visitor.post("/subscribe", data=small_form(home, "Zoe@example.com"))
+    assert response.status_code == 303 and response.headers["Location"] == "/subscribe/thanks"
+    assert "Set-Cookie" not in response.headers and "zoe" not in response.headers["Location"].lower()
+    [message] = outbox(app)
+    assert message["To"] == "Zoe@example.com"
+    row = subscriber(app, "zoe@example.com")
+    assert (row.status, row.consent_source) == ("pending", "form")
+
+
+def test_a_week_old_or_forged_small_form_asks_once_more_keeping_the_address(app):
+    from blog.subscriptions.tokens import make_form_token
+
+    with app.app_context():
+        old = make_form_token(app.config["SECRET_KEY"], now=datetime.now(UTC) - timedelta(days=8))
+    for token in (old, "form.forged.token"):
+        answer = app.test_client().post(
+            "/subscribe", data={"form_token": token, "email": "zoe@example.com", "website": ""}
+        )
+        assert answer.status_code == 400
+        assert "press Subscribe once more" in answer.text
+        assert 'value="zoe@example.com"' in answer.text and 'name="csrf_token"' in answer.text
+    assert outbox(app) == [] and count_subscribers(app) == 0
+    # A bad address from the small form gets the full form, with the reason and its own token.
+    home = app.test_client().get("/").text
+    answer = app.test_client().post("/subscribe", data=small_form(home, "not-an-address"))
+    assert answer.status_code == 400 and "We cannot send to that address" in answer.text
+    assert 'name="csrf_token"' in answer.text
 
 
 def test_subscribe_sends_a_confirmation_and_records_consent(app, client):
@@ -233,7 +271,7 @@ def test_unsubscribe_page_then_resubscribe_needs_confirming(app, client, active)
     assert (response.status_code, response.headers["Location"]) == (303, "/subscribe/thanks")
     row = subscriber(app, "a@example.com")
     assert (row.status, row.consent_source) == ("pending", "resubscribe")
-    assert len(outbox(app)) == 2  # the first confirmation, and this one
+    assert len(outbox(app)) == 3  # the first confirmation, the welcome, and this confirmation
 
 
 @pytest.mark.parametrize("kind", ["forged", "confirm-token", "revoked"])
@@ -303,3 +341,44 @@ def test_every_subscribe_takes_the_same_time_whatever_the_address_is(app_factory
         started = time.monotonic()
         assert subscribe(client, address).status_code == 303
         assert time.monotonic() - started >= 0.3, address
+
+
+def test_confirming_says_when_the_first_digest_comes_and_sends_a_welcome(app, client):
+    from blog.newsletter.digests import save_schedule
+
+    with app.app_context():  # Mondays at 08:00 in Berlin; 30 Nov 2026 is a Monday
+        save_schedule(db.session, weekday=0, local_time=datetime.min.time().replace(hour=8),
+                      timezone="Europe/Berlin", min_posts=1, hold_for_review=False, enabled=True,
+                      now=datetime(2026, 12, 1, tzinfo=UTC))  # fmt: skip
+        db.session.commit()
+    subscribe(client, "wren@example.com")
+    path = confirm_link(outbox(app)[0]).removeprefix("http://127.0.0.1:5000")
+    assert "Your first digest" not in client.get(path).text  # GET confirms nothing
+    page = submit(client, path, {}).text
+    assert "You are subscribed" in page
+    assert "Your first digest arrives Monday 7 December at 08:00 CET." in page
+    confirmation, welcome = outbox(app)
+    assert welcome["To"] == "wren@example.com" and welcome["Subject"] == "Welcome to Weeknote"
+    assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    leave = str(welcome["List-Unsubscribe"]).strip().strip("<>")
+    text, html = parts(welcome)
+    assert "Thank you for subscribing." in text and "Monday 7 December at 08:00 CET" in text
+    assert leave in text and f'href="{leave}"' in html
+    # The welcome's one-click link works like a digest's.
+    answer = app.test_client(use_cookies=False).post(
+        leave.removeprefix("http://127.0.0.1:5000"), data={"List-Unsubscribe": "One-Click"}
+    )
+    assert answer.status_code == 200 and subscriber(app, "wren@example.com").status == "unsubscribed"
+    # Confirming twice sends no second welcome.
+    submit(client, path, {})
+    assert len(outbox(app)) == 2
+
+
+def test_the_welcome_email_is_off_with_the_setting(app_factory):
+    app = app_factory(WELCOME_EMAIL="off")
+    client = app.test_client()
+    subscribe(client, "quiet@example.com")
+    path = confirm_link(outbox(app)[0]).removeprefix("http://127.0.0.1:5000")
+    submit(client, path, {})
+    assert subscriber(app, "quiet@example.com").status == "active"
+    assert len(outbox(app)) == 1  # the confirmation only

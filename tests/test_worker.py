@@ -50,7 +50,13 @@ def test_subscribe_confirm_end_to_end(app_factory, redis_url, smtp_server, celer
     assert row.consent_user_agent == "Mozilla/5.0 (E2E)" and row.consent_ip == "127.0.0.1"
     assert row.consent_at <= row.confirmation_sent_at <= row.confirmed_at
     assert "weeknote.send_confirmation" in celery_worker.output()
-    assert len(smtp_server.messages) == 1
+    # The welcome email follows through the worker, with the one-click unsubscribe headers.
+    confirmation, welcome = smtp_server.wait_for(2, timeout=30)
+    assert welcome["To"] == "Reader@example.org" and welcome["Subject"] == "Welcome to Weeknote"
+    assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "weeknote.send_welcome" in celery_worker.output()
+    client.post(path, data={"csrf_token": csrf_token(page.text)})  # confirming again sends nothing
+    assert len(smtp_server.wait_for(2, timeout=5)) == 2
 
 
 def test_the_worker_sends_nothing_to_someone_who_confirmed_meanwhile(
@@ -67,8 +73,10 @@ def test_the_worker_sends_nothing_to_someone_who_confirmed_meanwhile(
             "weeknote.send_confirmation", args=[subscriber(app, "a@example.org").id]
         )
     subscribe(client, "b@example.org")  # a later task, so the one above has surely run by then
-    messages = smtp_server.wait_for(2)
-    assert [m["To"] for m in messages] == ["a@example.org", "b@example.org"]
+    messages = smtp_server.wait_for(3)  # a@'s confirmation and welcome, b@'s confirmation
+    confirmations = [m["To"] for m in messages if m["Subject"].startswith("Confirm")]
+    assert confirmations == ["a@example.org", "b@example.org"]  # the late task sent a@ nothing
+    assert [m["To"] for m in messages if m["Subject"].startswith("Welcome")] == ["a@example.org"]
 
 
 def test_the_worker_erases_addresses_that_never_confirmed(app_factory, redis_url, celery_worker):

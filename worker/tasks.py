@@ -9,27 +9,39 @@ from blog import jobs
 from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.newsletter.sending import RelayUnavailable, queue_digest, run_dispatch, send_next_batch
-from blog.subscriptions.confirmation import send_confirmation as send_confirmation_now
-from blog.subscriptions.confirmation import sweep_confirmations
+from blog.subscriptions import letters
+from blog.subscriptions.confirmation import CONFIRMATION
 from blog.subscriptions.lifecycle import erase_unconfirmed
+from blog.subscriptions.welcome import WELCOME
+
+
+def send_letter(task, letter: letters.Letter, subscriber_id: int) -> str | None:
+    """Send one subscriber's letter; retry with backoff when the SMTP failure is temporary."""
+    countdown = min(30 * 2**task.request.retries, 1800)
+    try:
+        return letters.send(letter, subscriber_id, retry_at=datetime.now(UTC) + timedelta(seconds=countdown))
+    except SendError as error:
+        if not error.temporary:
+            raise
+        raise task.retry(exc=error, countdown=countdown) from error
 
 
 @shared_task(name=jobs.SEND_CONFIRMATION, bind=True, max_retries=8)
 def send_confirmation(self, subscriber_id: int) -> str | None:
-    """Send one subscriber's confirmation email; retry with backoff when the SMTP failure is temporary."""
-    countdown = min(30 * 2**self.request.retries, 1800)
-    try:
-        return send_confirmation_now(subscriber_id, retry_at=datetime.now(UTC) + timedelta(seconds=countdown))
-    except SendError as error:
-        if not error.temporary:
-            raise
-        raise self.retry(exc=error, countdown=countdown) from error
+    """Send one subscriber's confirmation email."""
+    return send_letter(self, CONFIRMATION, subscriber_id)
+
+
+@shared_task(name=jobs.SEND_WELCOME, bind=True, max_retries=8)
+def send_welcome(self, subscriber_id: int) -> str | None:
+    """Send the welcome email to someone who has just confirmed."""
+    return send_letter(self, WELCOME, subscriber_id)
 
 
 @shared_task(name=jobs.SWEEP_MAIL)
 def sweep_mail() -> int:
     """The beat's sweep: hand the worker the mail the database says is due and no task carries."""
-    return sweep_confirmations(datetime.now(UTC))
+    return letters.sweep([CONFIRMATION, WELCOME], datetime.now(UTC))
 
 
 @shared_task(name=jobs.TIDY_SUBSCRIBERS)

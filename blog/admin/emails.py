@@ -1,14 +1,18 @@
 """What subscribers get besides the posts: the note for the next digest, full text or excerpts,
 and the welcome email after confirming. Stored as settings; the environment gives the defaults."""
 
+from pathlib import Path
+
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from blog.extensions import db
 from blog.platform import site_settings as settings
+from blog.publishing import covers
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
 LONGEST_TEXT = 20_000
@@ -25,6 +29,8 @@ class EmailsForm(FlaskForm):
     )
     welcome = BooleanField("Send a welcome email after someone confirms")
     welcome_text = TextAreaField("Welcome email", validators=[Length(max=LONGEST_TEXT)])
+    logo = FileField("Logo")
+    remove_logo = BooleanField("Remove the logo")
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -39,7 +45,9 @@ def index():
             "welcome_text": current[settings.WELCOME_TEXT],
         }
     )
-    if form.validate_on_submit():
+    logo = current[settings.SITE_LOGO]
+    if form.validate_on_submit() and (logo := read_logo(form, logo)) is not None:
+        settings.put(db.session, settings.SITE_LOGO, logo)
         settings.put(db.session, settings.DIGEST_NOTE, form.note.data.strip())
         settings.put(db.session, settings.DIGEST_CONTENT, form.content.data)
         settings.put(db.session, settings.WELCOME_EMAIL, "on" if form.welcome.data else "off")
@@ -48,4 +56,21 @@ def index():
         db.session.commit()
         flash("Saved. The next digest and welcome emails use these.", "success")
         return redirect(url_for(".index"))
-    return render_template("admin/emails/index.html", form=form), 400 if form.is_submitted() else 200
+    page = render_template("admin/emails/index.html", form=form, logo=current[settings.SITE_LOGO])
+    return page, 400 if form.is_submitted() else 200
+
+
+def read_logo(form: EmailsForm, logo: str) -> str | None:
+    """The logo's address after the form: a new upload (stored like covers), none, or as it was;
+    None when the upload is refused (the reason is on the field)."""
+    if form.remove_logo.data:
+        return ""
+    upload = form.logo.data
+    if upload is None or not upload.filename:
+        return logo
+    try:
+        image = covers.check_cover(upload.read(), upload.filename, current_app.config["COVER_MAX_BYTES"])
+    except covers.CoverError as error:
+        form.logo.errors = [str(error)]
+        return None
+    return covers.store_cover(image, Path(current_app.config["MEDIA_FOLDER"]))

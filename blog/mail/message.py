@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from urllib.parse import urlsplit
 
 
 class HeaderInjectionError(ValueError):
@@ -50,6 +51,11 @@ def build_message(
     message.set_content(text, cte=cte)
     message.add_alternative(html, subtype="html", cte=cte)
     return message
+
+
+def site_list_id(title: str, site_url: str) -> str:
+    """The List-Id of a site's mail: 'Weeknote <digest.blog.example.com>'."""
+    return f"{title} <digest.{urlsplit(site_url).hostname}>"
 
 
 def list_headers(list_id: str, unsubscribe_url: str) -> dict[str, str]:

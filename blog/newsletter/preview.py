@@ -6,6 +6,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from blog.extensions import db
 from blog.mail.transport import transport_from_config
 from blog.models import Digest, Post, Schedule, SubscriberStatus
 from blog.newsletter import digests
@@ -13,6 +14,7 @@ from blog.newsletter.compose import ComposedDigest, format_period
 from blog.newsletter.mailer import Recipient
 from blog.newsletter.sending import composer_from_app, mailer_for
 from blog.platform.urls import external_url
+from blog.platform.zones import day_and_time
 from blog.subscriptions.queries import status_counts
 
 
@@ -47,6 +49,15 @@ def active_schedule(session: Session) -> Schedule | None:
     """The blog's schedule when it is on."""
     schedule = digests.current_schedule(session)
     return schedule if schedule is not None and schedule.enabled else None
+
+
+def next_digest_words() -> str | None:
+    """'Monday 7 December at 08:00 CET', in the schedule's zone; None when no digest is scheduled
+    (a template global: the confirmed page and the welcome email say when the first one comes)."""
+    schedule = active_schedule(db.session)
+    if schedule is None or schedule.next_run_at is None:
+        return None
+    return day_and_time(schedule.next_run_at, schedule.timezone)
 
 
 def next_digest_moment(session: Session, now: datetime) -> datetime:

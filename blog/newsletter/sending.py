@@ -3,12 +3,12 @@
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
-from urllib.parse import urlsplit
 
 from flask import current_app
 
 from blog import jobs
 from blog.extensions import db, send_task
+from blog.mail.message import site_list_id
 from blog.mail.signing import signer_from_config
 from blog.mail.transport import SendError, transport_from_config
 from blog.models import Digest, DigestStatus
@@ -27,6 +27,7 @@ from blog.subscriptions.links import unsubscribe_urls
 def composer_from_app() -> Composer:
     """The site as the digest shows it, with the author's settings: full text or excerpts, the note."""
     config = current_app.config
+    logo = site_settings.get(db.session, config, site_settings.SITE_LOGO)
     site = SiteInfo(
         title=config["SITE_TITLE"],
         url=config["SITE_URL"],
@@ -35,7 +36,7 @@ def composer_from_app() -> Composer:
         zone=site_zone(),
         subject_template=config.get("DIGEST_SUBJECT") or DEFAULT_SUBJECT,
         author=config["AUTHOR_NAME"],
-        logo_url=absolute_url(config["SITE_LOGO"]) if config["SITE_LOGO"] else "",
+        logo_url=absolute_url(logo) if logo else "",
     )
     return Composer(
         env=current_app.jinja_env,
@@ -55,7 +56,7 @@ def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] | None = 
     config = current_app.config
     unsubscribe = unsubscribe or unsubscribe_urls()
     sender: Address = config["MAIL_FROM_ADDRESS"]
-    list_id = f"{config['SITE_TITLE']} <digest.{urlsplit(config['SITE_URL']).hostname}>"
+    list_id = site_list_id(config["SITE_TITLE"], config["SITE_URL"])
     return DigestMailer(digest, sender, list_id, unsubscribe, signer_from_config(config))
 
 

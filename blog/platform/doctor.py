@@ -111,6 +111,22 @@ def check_smtp(config: Mapping, ssl_context: ssl.SSLContext | None = None) -> li
     return findings
 
 
+def check_postal_address(config: Mapping) -> list[Finding]:
+    """Bulk mail must carry a postal address (CAN-SPAM, and Gmail's and Yahoo's sender rules)."""
+    if config.get("MAIL_POSTAL_ADDRESS", "").strip():
+        return [Finding("ok", "MAIL_POSTAL_ADDRESS", "set: every digest's footer carries it")]
+    if not config.get("SMTP_HOST"):
+        return [Finding("warn", "MAIL_POSTAL_ADDRESS", "empty: set it before sending mail for real")]
+    return [
+        Finding(
+            "fix",
+            "MAIL_POSTAL_ADDRESS",
+            "empty while SMTP_HOST sends real mail: anti-spam law and the bulk-sender rules expect a "
+            "postal address in every digest's footer; set MAIL_POSTAL_ADDRESS (a PO box will do)",
+        )
+    ]
+
+
 def check_dkim(config: Mapping, resolver: dns.resolver.Resolver | None = None) -> list[Finding]:
     """Load the DKIM key and compare it with the public key published at selector._domainkey.domain."""
     names = ("DKIM_DOMAIN", "DKIM_SELECTOR", "DKIM_PRIVATE_KEY")
@@ -260,5 +276,6 @@ def check_proxy(config: Mapping) -> list[Finding]:
 
 def run_checks(config: Mapping) -> list[Finding]:
     """Every check, in the order the report prints them."""
-    checks = (check_secret_key, check_site_url, check_proxy, check_smtp, check_dkim, check_redis)
+    checks = (check_secret_key, check_site_url, check_proxy, check_smtp, check_postal_address)
+    checks += (check_dkim, check_redis)
     return [finding for check in checks for finding in check(config)]

@@ -13,6 +13,7 @@ DIGEST_NOTE = "digest_note"  # Markdown for the next digest, frozen into it when
 DIGEST_CONTENT = "digest_content"  # "excerpt" or "full"
 WELCOME_EMAIL = "welcome_email"  # "on" or "off"
 WELCOME_TEXT = "welcome_text"  # Markdown
+SITE_LOGO = "site_logo"  # an image URL or a path on the site, shown atop the digest; "" for none
 
 DIGEST_CONTENT_MODES = ("excerpt", "full")
 SWITCH = ("on", "off")
@@ -30,6 +31,7 @@ def defaults(config: Mapping) -> dict[str, str]:
         DIGEST_CONTENT: config.get("DIGEST_CONTENT") or "excerpt",
         WELCOME_EMAIL: config.get("WELCOME_EMAIL") or "on",
         WELCOME_TEXT: DEFAULT_WELCOME_TEXT,
+        SITE_LOGO: config.get("SITE_LOGO") or "",
     }
 
 

@@ -67,6 +67,12 @@ def local_date(moment: datetime | None, zone: tzinfo | str | None = None) -> str
     return f"{local.day} {local:%b %Y}"
 
 
+def day_and_time(moment: datetime, zone: tzinfo | str | None = None) -> str:
+    """'Monday 7 December at 08:00 CET': a moment in the coming days, as a reader is told it."""
+    local = in_zone(moment, zone)
+    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M} {local.tzname()}"
+
+
 def long_date(moment: datetime) -> str:
     """'29 July 2023': a date in the site's zone, written out (the `localdate` filter)."""
     local = in_zone(moment)

@@ -3,6 +3,8 @@
 from flask import Blueprint, Response, abort, current_app, render_template
 from sqlalchemy import select
 
+from blog.content.metadata import Metadata
+from blog.content.pipeline import render_text
 from blog.extensions import db
 from blog.models import Digest, DigestStatus, Post
 from blog.platform.urls import external_url
@@ -19,6 +21,12 @@ def sent_digests():
     )
 
 
+def latest_digest_url() -> str | None:
+    """The web copy of the newest sent digest, or None before the first (a template global)."""
+    digest_id = db.session.scalar(sent_digests().with_only_columns(Digest.id).limit(1))
+    return external_url("digests.show", digest_id=digest_id) if digest_id else None
+
+
 @bp.get("/")
 def index():
     return render_template("digests/index.html", digests=db.session.scalars(sent_digests().limit(200)).all())
@@ -29,7 +37,8 @@ def show(digest_id: int):
     digest = db.session.get(Digest, digest_id)
     if digest is None or digest.status != DigestStatus.SENT:
         abort(404)
-    return render_template("digests/show.html", digest=digest, posts=digest_posts(digest))
+    note = render_text(digest.note, Metadata(title="")).html if digest.note.strip() else ""
+    return render_template("digests/show.html", digest=digest, posts=digest_posts(digest), note=note)
 
 
 @bp.get("/feed.xml")

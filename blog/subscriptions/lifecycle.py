@@ -121,10 +121,15 @@ def claim_confirmation(session: Session, subscriber: Subscriber, now: datetime) 
     return claimed.rowcount == 1
 
 
-def confirm(session: Session, subscriber: Subscriber, ip: str | None, now: datetime) -> bool:
-    """Activate a pending subscriber; return False when there was nothing to confirm."""
+def confirm(
+    session: Session, subscriber: Subscriber, ip: str | None, now: datetime, welcome: bool = False
+) -> bool:
+    """Activate a pending subscriber, with a welcome email due when `welcome`; return False when
+    there was nothing to confirm."""
     if subscriber.status != Status.PENDING:
         return False
+    if welcome:
+        subscriber.welcome_due_at, subscriber.welcome_queued_at = now, None
     subscriber.status = Status.ACTIVE
     subscriber.confirmed_at = now
     subscriber.confirmed_ip = ip

@@ -85,3 +85,23 @@ def check_token(
         raise TokenError("the link is not valid") from error
     if payload != owner.id:
         raise TokenError("the link is not valid")
+
+
+# The small subscribe form on every page carries this instead of a CSRF token: the page stays
+# cookie-free and cacheable. It proves only that the form came from this site within the week.
+FORM_SALT = "weeknote.subscribe.form"
+FORM_MAX_AGE = timedelta(days=7)
+
+
+def make_form_token(secret_key: str, now: datetime | None = None) -> str:
+    """A token for the small form, dated now (or at `now`)."""
+    return _ClockSigner(secret_key, salt=FORM_SALT, now=now).sign("form").decode()
+
+
+def form_token_valid(token: str, secret_key: str, now: datetime | None = None) -> bool:
+    """Whether the token was made by this site in the last FORM_MAX_AGE."""
+    signer = _ClockSigner(secret_key, salt=FORM_SALT, now=now)
+    try:
+        return signer.unsign(token, max_age=FORM_MAX_AGE.total_seconds()) == b"form"
+    except BadData:
+        return False

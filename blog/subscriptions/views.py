@@ -13,7 +13,7 @@ from blog.extensions import csrf, db
 from blog.models import LARGEST_ID, Subscriber
 from blog.models import SubscriberStatus as Status
 from blog.platform import ratelimit
-from blog.subscriptions import lifecycle
+from blog.subscriptions import letters, lifecycle
 from blog.subscriptions.confirmation import queue_confirmation
 from blog.subscriptions.tokens import (
     MAX_AGE,
@@ -21,8 +21,11 @@ from blog.subscriptions.tokens import (
     TokenError,
     TokenExpired,
     check_token,
+    form_token_valid,
+    make_form_token,
     token_subscriber_id,
 )
+from blog.subscriptions.welcome import WELCOME, welcome_enabled
 
 bp = Blueprint("subscribe", __name__)
 ONE_CLICK_BODY = ("List-Unsubscribe", "One-Click")  # RFC 8058 section 3.1
@@ -49,15 +52,31 @@ def init_app(app: Flask) -> None:
     ratelimit.limit_view(app, "subscribe.subscribe", "SUBSCRIBE_RATE_LIMIT", "subscribe", ["POST"])
 
 
+def form_token() -> str:
+    """The small form's cookie-free token (a template global: every page carries the form)."""
+    return make_form_token(current_app.config["SECRET_KEY"])
+
+
 @bp.route("/subscribe", methods=["GET", "POST"])
+@csrf.exempt  # the small form on every page carries a signed form token instead; see below
 def subscribe():
-    """Show the form; on POST record the request and answer the same for every valid address."""
-    form = SubscribeForm()
-    if request.method == "GET" and not form.email.data:
-        form.email.data = request.args.get("email", "")[:254]  # from the small form on every page
-    if not form.validate_on_submit():
+    """Show the form; on POST record the request and answer the same for every valid address.
+
+    The full form here has a CSRF token (and a session cookie); the small form on every page has
+    a signed form token instead, so cached pages stay cookie-free. Either way, one POST.
+    """
+    small = "form_token" in request.form
+    if request.method == "POST" and not small:
+        csrf.protect()  # the full form: a missing or old CSRF token gets the "send it again" page
+    stale = small and not form_token_valid(request.form["form_token"], current_app.config["SECRET_KEY"])
+    form = SubscribeForm(meta={"csrf": False}) if small else SubscribeForm()
+    if stale or not form.validate_on_submit():
+        if small:  # the full form, with its own CSRF token, keeping the address and what was wrong
+            errors = [] if stale else list(form.email.errors)
+            form = SubscribeForm(formdata=None, data={"email": (form.email.data or "")[:254]})
+            form.email.errors = errors
         status = 400 if request.method == "POST" else 200
-        return render_template("subscribe/subscribe.html", form=form), status
+        return render_template("subscribe/subscribe.html", form=form, stale=stale), status
     started = time.monotonic()
     if not form.website.data:  # a filled honeypot gets the same answer and nothing else
         subscriber_id = _ask(form.email.data, source="form")
@@ -84,8 +103,11 @@ def confirm(token: str):
     if subscriber.status not in (Status.PENDING, Status.ACTIVE):  # unsubscribed since the email went out
         return _bad_link(Purpose.CONFIRM, "stale")
     if subscriber.status == Status.PENDING and request.method == "POST":
-        lifecycle.confirm(db.session, subscriber, request.remote_addr, _now())
+        welcome = welcome_enabled()
+        lifecycle.confirm(db.session, subscriber, request.remote_addr, _now(), welcome=welcome)
         db.session.commit()
+        if welcome:
+            letters.queue(WELCOME, subscriber.id)
     return render_template("subscribe/confirm.html", subscriber=subscriber)
 
 
