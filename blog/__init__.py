@@ -1,5 +1,6 @@
 """Weeknote: a Markdown blog with a weekly digest newsletter."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
@@ -64,7 +65,9 @@ def register_templating(app: Flask) -> None:
     templating.init_app(app)
     app.add_template_global(CONSENT_TEXT, "subscribe_consent_text")  # the small form on every page
     app.add_template_global(form_token, "subscribe_form_token")  # its cookie-free token
-    app.add_template_global(next_digest_words, "next_digest")  # when the first digest comes
+    app.add_template_global(  # when the first digest comes
+        lambda: next_digest_words(db.session, datetime.now(UTC)), "next_digest"
+    )
     app.add_template_global(latest_digest_url)
 
 

@@ -207,3 +207,66 @@ def test_a_logo_uploaded_in_the_console_heads_the_digest(mail_site, console, wee
     console.post("/admin/emails/", data=fields | {"remove_logo": "y"})
     html = mail_site.test_cli_runner().invoke(args=["digest", "preview", "--now", "--html"]).stdout
     assert 'class="logo"' not in html
+
+
+def test_send_now_refuses_what_changed_since_the_cli_preview(mail_site, cli, week, smtp_server):
+    assert cli("digest", "preview", "--now").exit_code == 0
+    with mail_site.app_context():
+        add_post("Published meanwhile", datetime.now(UTC) - timedelta(seconds=1))
+        db.session.commit()
+    refused = cli("digest", "send", "--now", "--yes")
+    assert refused.exit_code == 1 and "the digest changed since it was previewed" in refused.output
+    assert smtp_server.messages == []
+    printed = cli("digest", "preview", "--now", "--html").stdout
+    assert "Published meanwhile" in printed
+    assert cli("digest", "send", "--now", "--yes").exit_code == 0
+    assert len(smtp_server.messages) == 4
+
+
+def test_a_cancelled_held_digest_leaves_the_note_for_the_next(mail_site, console, week, smtp_server):
+    set_note(console, "Hold this thought.")
+    with mail_site.app_context():
+        schedule = save_schedule(db.session, weekday=0, local_time=time(8), timezone="UTC", min_posts=1,
+                                 hold_for_review=True, enabled=True, now=NOW)  # fmt: skip
+        held = create_digest(db.session, composer_from_app(), NOW, schedule)
+        db.session.commit()
+        held_id = held.id
+        assert held.note == "Hold this thought."
+    admin_post(console, f"/admin/digest/{held_id}/cancel", page=f"/admin/digest/{held_id}/")
+    assert "Hold this thought." in console.get("/admin/emails/").text  # still the next digest's
+    send_now(console)
+    _, html, _ = own_copy(smtp_server, "reader0@example.com")
+    assert "Hold this thought." in html
+    with mail_site.app_context():
+        assert site_settings.get(db.session, mail_site.config, site_settings.DIGEST_NOTE) == ""
+
+
+def test_saving_other_emails_settings_does_not_bring_a_sent_note_back(mail_site, console, week, smtp_server):
+    set_note(console, "Only once, please.")
+    stale_page = console.get("/admin/emails/").text  # a tab left open with the note in it
+    send_now(console)  # the note goes out and is cleared
+    fields = dict(re.findall(r'<input[^>]*name="(note_seen|csrf_token)"[^>]*value="([^"]*)"', stale_page))
+    fields |= {"note": "Only once, please.", "content": "full", "welcome": "y", "welcome_text": "Hi."}
+    assert console.post("/admin/emails/", data=fields).status_code == 302
+    with mail_site.app_context():
+        assert site_settings.get(db.session, mail_site.config, site_settings.DIGEST_NOTE) == ""
+        assert site_settings.get(db.session, mail_site.config, site_settings.DIGEST_CONTENT) == "full"
+
+
+def test_editing_a_held_digest_leaves_out_a_post_unpublished_since(mail_site, console, week):
+    with mail_site.app_context():
+        schedule = save_schedule(db.session, weekday=0, local_time=time(8), timezone="UTC", min_posts=1,
+                                 hold_for_review=True, enabled=True, now=NOW)  # fmt: skip
+        held = create_digest(db.session, composer_from_app(), NOW, schedule)
+        unpublished = db.session.get(Post, held.post_ids[0])
+        unpublished.draft = True
+        db.session.commit()
+        held_id, post_ids, title = held.id, list(held.post_ids), unpublished.title
+    review = console.get(f"/admin/digest/{held_id}/").text
+    assert review.count('name="post" value="') == 2  # the unpublished one is not offered
+    console.post(
+        f"/admin/digest/{held_id}/revise",
+        data={"csrf_token": csrf_token(review), "note": "", "post": [str(i) for i in post_ids]},
+    )
+    edited = console.get(f"/admin/digest/{held_id}/body.html").text
+    assert title not in edited and "2 new posts" in edited

@@ -76,6 +76,26 @@ def test_a_week_old_or_forged_small_form_asks_once_more_keeping_the_address(app)
     assert 'name="csrf_token"' in answer.text
 
 
+def test_another_sites_page_cannot_post_the_small_form_for_its_visitors(app):
+    """The form token is in every cached page, so anyone can copy it; the browser's
+    Sec-Fetch-Site or Origin says where the POST comes from."""
+    home = app.test_client().get("/").text
+    for header in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        answer = app.test_client().post(
+            "/subscribe", data=small_form(home, "victim@example.com"), headers=header
+        )
+        assert answer.status_code == 400 and "press Subscribe once more" in answer.text
+    assert outbox(app) == [] and count_subscribers(app) == 0
+    same = {"Origin": "http://127.0.0.1:5000", "Sec-Fetch-Site": "same-origin"}
+    assert (
+        app.test_client()
+        .post("/subscribe", data=small_form(home, "me@example.com"), headers=same)
+        .status_code
+        == 303
+    )
+    assert count_subscribers(app) == 1
+
+
 def test_subscribe_sends_a_confirmation_and_records_consent(app, client):
     response = subscribe(client, " Zoe@Example.COM ", headers={"User-Agent": "Firefox/140"})
     assert response.status_code == 303
@@ -353,8 +373,9 @@ def test_confirming_says_when_the_first_digest_comes_and_sends_a_welcome(app, cl
         db.session.commit()
     subscribe(client, "wren@example.com")
     path = confirm_link(outbox(app)[0]).removeprefix("http://127.0.0.1:5000")
-    assert "Your first digest" not in client.get(path).text  # GET confirms nothing
-    page = submit(client, path, {}).text
+    opened = client.get(path).text
+    assert "Your first digest" not in opened  # GET confirms nothing
+    page = client.post(path, data={"csrf_token": csrf_token(opened)}).text
     assert "You are subscribed" in page
     assert "Your first digest arrives Monday 7 December at 08:00 CET." in page
     confirmation, welcome = outbox(app)
@@ -364,14 +385,14 @@ def test_confirming_says_when_the_first_digest_comes_and_sends_a_welcome(app, cl
     text, html = parts(welcome)
     assert "Thank you for subscribing." in text and "Monday 7 December at 08:00 CET" in text
     assert leave in text and f'href="{leave}"' in html
+    # Confirming twice sends no second welcome.
+    assert "You are subscribed" in client.post(path, data={"csrf_token": csrf_token(opened)}).text
+    assert len(outbox(app)) == 2
     # The welcome's one-click link works like a digest's.
     answer = app.test_client(use_cookies=False).post(
         leave.removeprefix("http://127.0.0.1:5000"), data={"List-Unsubscribe": "One-Click"}
     )
     assert answer.status_code == 200 and subscriber(app, "wren@example.com").status == "unsubscribed"
-    # Confirming twice sends no second welcome.
-    submit(client, path, {})
-    assert len(outbox(app)) == 2
 
 
 def test_the_welcome_email_is_off_with_the_setting(app_factory):
@@ -382,3 +403,26 @@ def test_the_welcome_email_is_off_with_the_setting(app_factory):
     submit(client, path, {})
     assert subscriber(app, "quiet@example.com").status == "active"
     assert len(outbox(app)) == 1  # the confirmation only
+
+
+def test_a_welcome_still_due_is_dropped_once_the_author_turns_welcomes_off(app, client):
+    from blog.platform import site_settings
+    from blog.subscriptions import letters
+    from blog.subscriptions.welcome import WELCOME
+
+    subscribe(client, "late@example.com")
+    path = confirm_link(outbox(app)[0]).removeprefix("http://127.0.0.1:5000")
+    with app.app_context():  # the welcome is due but not sent yet (Redis was down, say)
+        row = db.session.scalar(select(Subscriber).where(Subscriber.email_key == "late@example.com"))
+        row_id = row.id
+    client.post(path, data={"csrf_token": csrf_token(client.get(path).text)})
+    with app.app_context():
+        db.session.execute(
+            update(Subscriber).where(Subscriber.id == row_id).values(welcome_due_at=datetime.now(UTC))
+        )
+        site_settings.put(db.session, site_settings.WELCOME_EMAIL, "off")
+        db.session.commit()
+        before = len(outbox(app))
+        assert letters.send(WELCOME, row_id) is None
+        assert len(outbox(app)) == before
+        assert db.session.get(Subscriber, row_id).welcome_due_at is None  # claimed, and dropped

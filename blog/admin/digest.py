@@ -15,15 +15,15 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 
 from blog.admin.digest_forms import HOLD, ScheduleForm, schedule_defaults
 from blog.extensions import db
 from blog.mail.transport import SendError
-from blog.models import Digest, DigestStatus, Post, SubscriberStatus
+from blog.models import Digest, DigestStatus, SubscriberStatus
 from blog.newsletter import delivery, digests, drafts, preview, progress
 from blog.newsletter.sending import composer_from_app, send_or_queue
 from blog.platform.zones import local_moment
+from blog.site.queries import digest_posts
 from blog.subscriptions.queries import status_counts
 
 bp = Blueprint("digest", __name__, url_prefix="/digest")
@@ -231,14 +231,8 @@ def show(digest_id: int):
         digest=digest,
         progress=progress.progress(db.session, digest),
         labels=progress.LABELS,
-        posts=digest_posts(digest) if digest.status == DigestStatus.HELD else [],
+        posts=digest_posts(db.session, digest.post_ids) if digest.status == DigestStatus.HELD else [],
     )
-
-
-def digest_posts(digest: Digest) -> list[Post]:
-    """A digest's posts in its order (those deleted since are left out)."""
-    by_id = {post.id: post for post in db.session.scalars(select(Post).where(Post.id.in_(digest.post_ids)))}
-    return [by_id[post_id] for post_id in digest.post_ids if post_id in by_id]
 
 
 @bp.post("/<int:digest_id>/revise")

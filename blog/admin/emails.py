@@ -6,19 +6,23 @@ from pathlib import Path
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, RadioField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from blog.extensions import db
+from blog.newsletter.drafts import LONGEST_NOTE
 from blog.platform import site_settings as settings
 from blog.publishing import covers
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
-LONGEST_TEXT = 20_000
+LONGEST_TEXT = LONGEST_NOTE
 
 
 class EmailsForm(FlaskForm):
+    # The note as this form was opened with it: saving another field must not bring back a note
+    # that went out (and was cleared) meanwhile, nor undo one written elsewhere.
+    note_seen = HiddenField()
     note = TextAreaField("Note", id="body", validators=[Length(max=LONGEST_TEXT)])  # the editor script's id
     content = RadioField(
         "Each post in the digest",
@@ -40,6 +44,7 @@ def index():
     form = EmailsForm(
         data={
             "note": current[settings.DIGEST_NOTE],
+            "note_seen": current[settings.DIGEST_NOTE],
             "content": current[settings.DIGEST_CONTENT],
             "welcome": current[settings.WELCOME_EMAIL] == "on",
             "welcome_text": current[settings.WELCOME_TEXT],
@@ -48,16 +53,22 @@ def index():
     logo = current[settings.SITE_LOGO]
     if form.validate_on_submit() and (logo := read_logo(form, logo)) is not None:
         settings.put(db.session, settings.SITE_LOGO, logo)
-        settings.put(db.session, settings.DIGEST_NOTE, form.note.data.strip())
+        if plain(form.note.data) != plain(form.note_seen.data):
+            settings.put(db.session, settings.DIGEST_NOTE, plain(form.note.data))
         settings.put(db.session, settings.DIGEST_CONTENT, form.content.data)
         settings.put(db.session, settings.WELCOME_EMAIL, "on" if form.welcome.data else "off")
-        welcome_text = form.welcome_text.data.strip() or settings.DEFAULT_WELCOME_TEXT
+        welcome_text = plain(form.welcome_text.data) or settings.DEFAULT_WELCOME_TEXT
         settings.put(db.session, settings.WELCOME_TEXT, welcome_text)
         db.session.commit()
         flash("Saved. The next digest and welcome emails use these.", "success")
         return redirect(url_for(".index"))
     page = render_template("admin/emails/index.html", form=form, logo=current[settings.SITE_LOGO])
     return page, 400 if form.is_submitted() else 200
+
+
+def plain(text: str | None) -> str:
+    """A textarea's value as stored: Unix line ends, no surrounding blank space."""
+    return (text or "").replace("\r\n", "\n").strip()
 
 
 def read_logo(form: EmailsForm, logo: str) -> str | None:

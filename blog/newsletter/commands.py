@@ -157,8 +157,18 @@ def test_command(address: str, at: str | None) -> None:
 @click.option("--now", "now_flag", is_flag=True, required=True, help="Send the current period's digest now.")
 @click.option("--yes", is_flag=True, help="Do not ask before sending.")
 def send_command(now_flag: bool, yes: bool) -> None:
-    """Send the posts since the last digest to every active subscriber, as `preview --now` shows them."""
+    """Send the posts since the last digest to every active subscriber, as `preview --now` shows them.
+
+    When a preview was made (here or on the console's confirmation page) and the digest has
+    changed since, nothing is sent: look at it again first."""
+    previewed = drafts.current_draft(db.session)
+    seen = drafts.fingerprint(previewed) if previewed is not None else None
     draft = _draft()
+    if seen is not None and drafts.fingerprint(draft) != seen:
+        raise click.ClickException(
+            "nothing was sent: the digest changed since it was previewed (a post was published or "
+            "changed, or the note was edited); see it with `weeknote digest preview --now`, then send"
+        )
     recipients = status_counts(db.session)[SubscriberStatus.ACTIVE]
     click.echo(f"'{draft.subject}' ({_count(len(draft.post_ids), 'post')})")
     if not yes:

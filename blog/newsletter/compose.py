@@ -38,10 +38,12 @@ class DigestPost:
 
 @dataclass(frozen=True)
 class Note:
-    """The author's note above the posts: sanitised HTML, and the Markdown as the text part's copy."""
+    """The author's note above the posts: sanitised HTML, the Markdown as the text part's copy,
+    and its plain words for the preheader (inbox lists show no Markdown)."""
 
     html: str
     text: str
+    plain: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def build_subject(site: SiteInfo, count: int, start: datetime, end: datetime) ->
 
 def preheader(note: Note | None, posts: list[DigestPost]) -> str:
     """The line inbox lists show after the subject: the note's start, else the posts' titles."""
-    words = " ".join(note.text.split()) if note and note.text.strip() else ""
+    words = " ".join((note.plain or note.text).split()) if note and note.text.strip() else ""
     line = words or " · ".join(post.title for post in posts)
     return line if len(line) <= PREHEADER_LENGTH else line[: PREHEADER_LENGTH - 1].rstrip() + "…"
 

@@ -153,15 +153,16 @@ def create_digest(
         digest.status = DigestStatus.HELD
     else:
         digest.status = DigestStatus.SENDING
-    if digest.status != DigestStatus.SKIPPED:
         note_used(session, digest)
     return digest
 
 
 def note_used(session: Session, digest: Digest) -> None:
-    """The note went into a digest that goes out: the next digest starts without one."""
+    """A digest carrying the note starts going out: the next digest starts without it. Only that
+    very note is cleared (one the author wrote since stays), and not before the digest is sent:
+    a held digest that is cancelled leaves the note for the next one."""
     if digest.note:
-        site_settings.put(session, site_settings.DIGEST_NOTE, "")
+        site_settings.clear_if(session, site_settings.DIGEST_NOTE, digest.note)
 
 
 def freeze(digest: Digest, posts: list[Post], composed: ComposedDigest, note: str) -> None:
@@ -189,10 +190,20 @@ def held_late(session: Session, max_lateness: timedelta) -> list[Digest]:
 
 
 def approve(session: Session, digest: Digest, now: datetime) -> None:
-    """Release a digest held for review: it is sent as frozen (the preview the author saw)."""
-    if digest.status != DigestStatus.HELD:
+    """Release a digest held for review: it is sent as frozen (the preview the author saw).
+
+    Conditional on its still being held, so an approval racing an edit or another approval
+    (two tabs) changes it once."""
+    released = session.execute(
+        update(Digest)
+        .where(Digest.id == digest.id, Digest.status == DigestStatus.HELD)
+        .values(status=DigestStatus.SENDING, approved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(digest)
+    if released.rowcount != 1:
         raise ValueError(f"digest {digest.id} is {digest.status}, not held for review")
-    digest.status, digest.approved_at = DigestStatus.SENDING, now
+    note_used(session, digest)
 
 
 def cancel(session: Session, digest: Digest) -> int:

@@ -11,10 +11,10 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from blog.models import Digest, DigestStatus, Post
+from blog.models import Digest, DigestStatus
 from blog.newsletter.compose import format_period
 from blog.newsletter.digests import (
     Composer,
@@ -26,6 +26,9 @@ from blog.newsletter.digests import (
     posts_in_period,
     sending_digest,
 )
+from blog.site.queries import digest_posts
+
+LONGEST_NOTE = 20_000  # characters, as the console's Emails page allows
 
 
 class NothingToSend(ValueError):
@@ -60,6 +63,8 @@ def prepare_draft(session: Session, composer: Composer, now: datetime) -> Digest
         draft = Digest(status=DigestStatus.DRAFT, scheduled_for=now, period_start=start, period_end=end)
         session.add(draft)
         session.flush()  # its id is in its web-copy link
+    # One draft: a second made by a double click at the same moment is dropped here.
+    session.execute(delete(Digest).where(Digest.status == DigestStatus.DRAFT, Digest.id != draft.id))
     composed = compose_posts(composer, posts, start, end, composer.web_url(draft), composer.note)
     freeze(draft, posts, composed, composer.note)
     draft.scheduled_for, draft.period_start, draft.period_end = now, start, end
@@ -96,16 +101,30 @@ def send_draft(session: Session, composer: Composer, draft_id: int, seen: str, n
 def revise_held(session: Session, composer: Composer, digest: Digest, note: str, keep: list[int]) -> None:
     """Change a held digest's note and drop posts from it, then freeze it again (what approving sends).
 
-    Raises ValueError when the digest is not held or no post would be left.
+    The new version is written only while the digest is still held (one conditional UPDATE), so
+    an edit that loses a race with Approve changes nothing. Raises ValueError when the digest is
+    not held, the note is too long, or no post would be left (posts unpublished since are left out).
     """
-    if digest.status != DigestStatus.HELD:
-        raise ValueError(f"digest {digest.id} is {digest.status}: only a held digest can be edited")
-    kept = [post_id for post_id in digest.post_ids if post_id in set(keep)]
-    if not kept:
+    if len(note) > LONGEST_NOTE:
+        raise ValueError(f"the note is longer than {LONGEST_NOTE:,} characters")
+    posts = digest_posts(session, [post_id for post_id in digest.post_ids if post_id in set(keep)])
+    if not posts:
         raise ValueError("keep at least one post, or cancel the digest")
-    by_id = {post.id: post for post in session.scalars(select(Post).where(Post.id.in_(kept)))}
-    posts = [by_id[post_id] for post_id in kept if post_id in by_id]
     composed = compose_posts(
         composer, posts, digest.period_start, digest.period_end, composer.web_url(digest), note
     )
-    freeze(digest, posts, composed, note)
+    revised = session.execute(
+        update(Digest)
+        .where(Digest.id == digest.id, Digest.status == DigestStatus.HELD)
+        .values(
+            post_ids=[post.id for post in posts],
+            note=note,
+            subject=composed.subject,
+            html=composed.html,
+            text=composed.text,
+        )  # fmt: skip
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(digest)
+    if revised.rowcount != 1:
+        raise ValueError(f"digest {digest.id} is {digest.status}: only a held digest can be edited")

@@ -6,7 +6,6 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from blog.extensions import db
 from blog.mail.transport import transport_from_config
 from blog.models import Digest, Post, Schedule, SubscriberStatus
 from blog.newsletter import digests
@@ -51,11 +50,12 @@ def active_schedule(session: Session) -> Schedule | None:
     return schedule if schedule is not None and schedule.enabled else None
 
 
-def next_digest_words() -> str | None:
-    """'Monday 7 December at 08:00 CET', in the schedule's zone; None when no digest is scheduled
-    (a template global: the confirmed page and the welcome email say when the first one comes)."""
-    schedule = active_schedule(db.session)
-    if schedule is None or schedule.next_run_at is None:
+def next_digest_words(session: Session, now: datetime) -> str | None:
+    """'Monday 7 December at 08:00 CET', in the schedule's zone; None when no digest is scheduled,
+    or its run is already due (the confirmed page and the welcome email say when the first one
+    comes: the factory makes this a template global)."""
+    schedule = active_schedule(session)
+    if schedule is None or schedule.next_run_at is None or schedule.next_run_at <= now:
         return None
     return day_and_time(schedule.next_run_at, schedule.timezone)
 

@@ -126,7 +126,7 @@ LABELS = {
     DeliveryStatus.PENDING: "Waiting",
     DeliveryStatus.CLAIMED: "Being sent now",
     DeliveryStatus.FAILED: "Failed",
-    DeliveryStatus.SKIPPED: "Not sent (left the list)",
+    DeliveryStatus.SKIPPED: "Not sent",
 }
 STATE_WORDS = {
     DigestStatus.SENDING: "Sending",
@@ -153,8 +153,10 @@ def summary(status: str, counts: dict[str, int], retrying: int) -> str:
         parts.append(f"{number(retrying)} waiting to retry")
     if counts[DeliveryStatus.FAILED]:
         parts.append(f"{number(counts[DeliveryStatus.FAILED])} failed")
-    if counts[DeliveryStatus.SKIPPED]:
-        parts.append(f"{number(counts[DeliveryStatus.SKIPPED])} not sent because they left")
+    if skipped := counts[DeliveryStatus.SKIPPED]:
+        # Rows are skipped when their subscriber left, and all at once when the digest is stopped.
+        why = "the digest was stopped or they left" if status == DigestStatus.CANCELLED else "they left"
+        parts.append(f"{number(skipped)} not sent because {why}")
     return f"{STATE_WORDS.get(status, status)}: {', '.join(parts)}"
 
 

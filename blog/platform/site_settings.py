@@ -5,6 +5,7 @@ Secrets (SMTP, DKIM, SECRET_KEY) stay in the environment: only what an author ed
 
 from collections.abc import Mapping
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from blog.models import Setting
@@ -18,8 +19,7 @@ SITE_LOGO = "site_logo"  # an image URL or a path on the site, shown atop the di
 DIGEST_CONTENT_MODES = ("excerpt", "full")
 SWITCH = ("on", "off")
 DEFAULT_WELCOME_TEXT = """\
-Thank you for subscribing. Once a week you will get one email with everything new here: \
-each post's title, a few lines of it and a link.
+Thank you for subscribing. Once a week you will get one email with everything new here.
 
 If you would rather not, every email has a link to leave with one click."""
 
@@ -39,6 +39,16 @@ def get(session: Session, config: Mapping, key: str) -> str:
     """The author's value of a setting, else its default."""
     row = session.get(Setting, key)
     return row.value if row is not None else defaults(config)[key]
+
+
+def clear_if(session: Session, key: str, value: str) -> None:
+    """Empty a setting only if it still holds `value` (one UPDATE: a newer value stays)."""
+    session.execute(
+        update(Setting)
+        .where(Setting.key == key, Setting.value == value)
+        .values(value="")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def put(session: Session, key: str, value: str) -> None:

@@ -6,8 +6,9 @@ from sqlalchemy import select
 from blog.content.metadata import Metadata
 from blog.content.pipeline import render_text
 from blog.extensions import db
-from blog.models import Digest, DigestStatus, Post
+from blog.models import Digest, DigestStatus
 from blog.platform.urls import external_url
+from blog.site.queries import digest_posts
 from blog.site.syndication import FeedInfo, FeedItem, rss_document
 
 bp = Blueprint("digests", __name__, url_prefix="/digests")
@@ -38,7 +39,9 @@ def show(digest_id: int):
     if digest is None or digest.status != DigestStatus.SENT:
         abort(404)
     note = render_text(digest.note, Metadata(title="")).html if digest.note.strip() else ""
-    return render_template("digests/show.html", digest=digest, posts=digest_posts(digest), note=note)
+    return render_template(
+        "digests/show.html", digest=digest, posts=digest_posts(db.session, digest.post_ids), note=note
+    )
 
 
 @bp.get("/feed.xml")
@@ -57,7 +60,7 @@ def feed():
     items = []
     for digest in digests:
         url = external_url("digests.show", digest_id=digest.id)
-        posts = digest_posts(digest)
+        posts = digest_posts(db.session, digest.post_ids)
         items.append(
             FeedItem(
                 guid=url,  # a digest is never edited once sent: its address names it for good
@@ -72,9 +75,3 @@ def feed():
             )
         )
     return Response(rss_document(info, items), content_type="application/rss+xml; charset=utf-8")
-
-
-def digest_posts(digest: Digest) -> list[Post]:
-    """The digest's posts in its order; a post deleted or unpublished since is left out."""
-    found = {post.id: post for post in db.session.scalars(select(Post).where(Post.id.in_(digest.post_ids)))}
-    return [found[post_id] for post_id in digest.post_ids if post_id in found and not found[post_id].draft]

@@ -119,3 +119,10 @@ def archive_months(session: Session, zone) -> list[ArchiveMonth]:
             months.append(ArchiveMonth(local.year, local.month, []))
         months[-1].posts.append(post)
     return months
+
+
+def digest_posts(session: Session, post_ids: list[int]) -> list[Post]:
+    """A digest's posts in its order, leaving out those deleted or unpublished since (the web copy,
+    the console's review of a held digest, and composing it again all read this)."""
+    found = {post.id: post for post in session.scalars(select(Post).where(Post.id.in_(post_ids)))}
+    return [found[post_id] for post_id in post_ids if post_id in found and not found[post_id].draft]

@@ -35,6 +35,7 @@ class Letter:
     queued: InstrumentedAttribute
     status: SubscriberStatus  # the subscriber's status for it to go out (else it is dropped)
     build: Callable[[Subscriber], EmailMessage]
+    wanted: Callable[[], bool] = lambda: True  # the author may turn it off while some are due
 
 
 def send(letter: Letter, subscriber_id: int, retry_at: datetime | None = None) -> str | None:
@@ -53,8 +54,8 @@ def send(letter: Letter, subscriber_id: int, retry_at: datetime | None = None) -
     claim = update(Subscriber).where(Subscriber.id == subscriber_id, letter.due == due)
     claimed = db.session.execute(claim.values({letter.due: None})).rowcount
     db.session.commit()
-    if not claimed:
-        return None  # another task claimed it a moment ago
+    if not claimed or not letter.wanted():
+        return None  # another task claimed it a moment ago, or the author turned it off since
     message = letter.build(subscriber)
     try:
         with transport_from_config(current_app.config) as transport:

@@ -125,16 +125,29 @@ def confirm(
     session: Session, subscriber: Subscriber, ip: str | None, now: datetime, welcome: bool = False
 ) -> bool:
     """Activate a pending subscriber, with a welcome email due when `welcome`; return False when
-    there was nothing to confirm."""
+    there was nothing to confirm.
+
+    One conditional UPDATE: of two confirmations at once (a double click, a mail scanner and the
+    person), only one activates, so only one welcome is due."""
     if subscriber.status != Status.PENDING:
         return False
-    if welcome:
-        subscriber.welcome_due_at, subscriber.welcome_queued_at = now, None
-    subscriber.status = Status.ACTIVE
-    subscriber.confirmed_at = now
-    subscriber.confirmed_ip = ip
-    subscriber.unsubscribed_at = None
-    subscriber.bounce_count = 0
+    activated = session.execute(
+        update(Subscriber)
+        .where(Subscriber.id == subscriber.id, Subscriber.status == Status.PENDING)
+        .values(
+            status=Status.ACTIVE,
+            confirmed_at=now,
+            confirmed_ip=ip,
+            unsubscribed_at=None,
+            bounce_count=0,
+            welcome_due_at=now if welcome else None,
+            welcome_queued_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(subscriber)
+    if activated != 1:
+        return False
     # Confirming through the emailed link is the person asking again themselves: lift any suppression.
     session.execute(delete(Suppression).where(Suppression.email_hash == suppression_hash(subscriber.email)))
     return True
@@ -146,6 +159,7 @@ def unsubscribe(subscriber: Subscriber, now: datetime) -> bool:
         return False
     subscriber.status = Status.UNSUBSCRIBED
     subscriber.unsubscribed_at = now
+    subscriber.welcome_due_at = None  # a welcome not sent yet is not sent at all
     return True
 
 

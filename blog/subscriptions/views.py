@@ -2,6 +2,7 @@
 
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -68,7 +69,9 @@ def subscribe():
     small = "form_token" in request.form
     if request.method == "POST" and not small:
         csrf.protect()  # the full form: a missing or old CSRF token gets the "send it again" page
-    stale = small and not form_token_valid(request.form["form_token"], current_app.config["SECRET_KEY"])
+    stale = small and not (
+        form_token_valid(request.form["form_token"], current_app.config["SECRET_KEY"]) and from_this_site()
+    )
     form = SubscribeForm(meta={"csrf": False}) if small else SubscribeForm()
     if stale or not form.validate_on_submit():
         if small:  # the full form, with its own CSRF token, keeping the address and what was wrong
@@ -89,6 +92,23 @@ def subscribe():
     return redirect(url_for("subscribe.thanks"), code=303)
 
 
+def from_this_site() -> bool:
+    """Whether the browser says the small form's POST comes from one of this site's pages.
+
+    The form token is the same in every cached page, so anyone can copy it; what a page of
+    another site cannot forge is the browser's Sec-Fetch-Site, or its Origin. Without either
+    (not a browser), the request is no one's visitor posting unawares.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        site = urlsplit(current_app.config["SITE_URL"])
+        return origin == f"{site.scheme}://{site.netloc}"
+    return True
+
+
 @bp.get("/subscribe/thanks")
 def thanks():
     return render_template("subscribe/thanks.html")
@@ -104,9 +124,9 @@ def confirm(token: str):
         return _bad_link(Purpose.CONFIRM, "stale")
     if subscriber.status == Status.PENDING and request.method == "POST":
         welcome = welcome_enabled()
-        lifecycle.confirm(db.session, subscriber, request.remote_addr, _now(), welcome=welcome)
+        confirmed = lifecycle.confirm(db.session, subscriber, request.remote_addr, _now(), welcome=welcome)
         db.session.commit()
-        if welcome:
+        if confirmed and welcome:
             letters.queue(WELCOME, subscriber.id)
     return render_template("subscribe/confirm.html", subscriber=subscriber)
 

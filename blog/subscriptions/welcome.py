@@ -9,12 +9,15 @@ from blog import jobs
 from blog.content.metadata import Metadata
 from blog.content.pipeline import render_text
 from blog.extensions import db
+from blog.mail.html import email_html
 from blog.mail.message import build_message, list_headers, site_list_id
 from blog.models import Subscriber, SubscriberStatus
 from blog.platform import site_settings
 from blog.platform.urls import external_url
 from blog.subscriptions import letters
 from blog.subscriptions.links import unsubscribe_url
+
+WELCOME_WIDTH = 560  # the email's column
 
 
 def welcome_enabled() -> bool:
@@ -27,11 +30,12 @@ def build_welcome(subscriber: Subscriber) -> EmailMessage:
     config = current_app.config
     words = site_settings.get(db.session, config, site_settings.WELCOME_TEXT)
     leave = unsubscribe_url(subscriber)
+    rendered = render_text(words, Metadata(title="")).html
     context = {
         "site_title": config["SITE_TITLE"],
         "site_url": external_url("posts.index"),
         "words": words.strip(),
-        "words_html": render_text(words, Metadata(title="")).html,
+        "words_html": email_html(rendered, config["SITE_URL"], "the welcome", WELCOME_WIDTH),
         "unsubscribe_url": leave,
         "postal_address": config["MAIL_POSTAL_ADDRESS"],
     }
@@ -52,4 +56,5 @@ WELCOME = letters.Letter(
     queued=Subscriber.welcome_queued_at,
     status=SubscriberStatus.ACTIVE,
     build=build_welcome,
+    wanted=welcome_enabled,
 )
