@@ -177,6 +177,8 @@ def _print_counts(digest: Digest) -> None:
     numbers = progress.digest_counts(db.session, digest.id)
     summary = ", ".join(f"{count} {status}" for status, count in numbers.items())
     click.echo(f"Digest {digest.id} ({digest.status}): {summary}")
+    if (pace := progress.progress(db.session, digest)["pace"]) is not None:
+        click.echo(pace)
     if problem := progress.waiting(db.session, digest.id):
         click.echo(problem.describe())
 
