@@ -57,9 +57,9 @@ def test_the_token_bucket_holds_one_rate_across_worker_processes(redis_url):
     moments = sorted(moment for worker in workers for moment in json.loads(worker.communicate(timeout=30)[0]))
     assert all(worker.returncode == 0 for worker in workers)
     # Paced evenly: in no second do the three processes together send more than the rate allows
-    # (one more for the edges of the window), and together they fill it.
+    # (two more for the edges of the window and the sleeps' lateness), and together they fill it.
     busiest = max(sum(1 for m in moments if start <= m < start + 1) for start in moments)
-    assert busiest <= rate + 1, busiest
+    assert busiest <= rate + 2, busiest
     assert len(moments) >= rate * (seconds - 0.5), len(moments)
 
 

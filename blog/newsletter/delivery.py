@@ -13,11 +13,9 @@ record is what makes a retry skip it.
 """
 
 import secrets
-import sqlite3
-from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -25,11 +23,10 @@ from sqlalchemy.orm import Session
 from blog.mail.transport import SendError
 from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Subscriber, SubscriberStatus, as_utc
 from blog.newsletter.settings import DeliverySettings
-from blog.newsletter.writer_lock import writer_lock, writing
+from blog.newsletter.writer_lock import writing
 
 HARD_BOUNCE_LIMIT = 3  # hard bounces before an address is suppressed
 MAX_ATTEMPTS = 8  # temporary failures before a row is given up as failed
-BUSY_RETRIES = 3  # more tries to mark a row sent when SQLite stays locked past its busy timeout
 
 
 def _dialect(session: Session) -> str:
@@ -105,53 +102,6 @@ def claim_batch(
 
 DELIVERIES = Delivery.__table__
 SUBSCRIBERS = Subscriber.__table__
-MARK_SENT = (
-    DELIVERIES.update()
-    .where(DELIVERIES.c.id == bindparam("row"), DELIVERIES.c.claim_token == bindparam("token"))
-    .values(
-        status=DeliveryStatus.SENT,
-        sent_at=bindparam("sent_at"),
-        message_id=bindparam("message_id"),
-        claim_token=None,
-        next_attempt_at=None,
-    )
-)
-
-
-def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], None]:
-    """A function that marks one row sent, if this worker still holds its claim, on a
-    connection in autocommit mode: the UPDATE is its own transaction, committed on return.
-
-    It runs once per message, so MARK_SENT is compiled once per batch and run on the driver's
-    own connection: SQLAlchemy's per-statement work would cost more than the UPDATE itself.
-    """
-    dialect = connection.dialect
-    compiled = MARK_SENT.compile(dialect=dialect)
-    sql = str(compiled)
-    order = compiled.positiontup  # None for drivers with named parameters
-    process_time = DELIVERIES.c.sent_at.type.bind_processor(dialect) or (lambda value: value)
-    constants = compiled.params  # status 'sent' and the NULLs
-    driver = connection.connection.dbapi_connection
-    cursor = driver.cursor()
-    lock = writer_lock(connection)
-
-    def mark(delivery_id: int, token: str, sent_at: datetime, message_id: str) -> None:
-        values = constants | {"row": delivery_id, "token": token, "sent_at": process_time(sent_at),
-                              "message_id": message_id}  # fmt: skip
-        parameters = tuple(values[name] for name in order) if order else values
-        for attempt in range(BUSY_RETRIES + 1):
-            try:
-                with lock:
-                    cursor.execute(sql, parameters)
-                return
-            except sqlite3.OperationalError as error:
-                # Someone outside the delivery code (a large fan-out, say) held SQLite's write
-                # lock past its busy timeout. The message has left: try again rather than
-                # give the row back to be sent twice.
-                if "locked" not in str(error) or attempt == BUSY_RETRIES:
-                    raise
-
-    return mark
 
 
 def claimed_rows(session: Session, ids: list[int]) -> list[tuple]:

@@ -12,6 +12,7 @@ Each row is still committed as sent right after its own acceptance, before the n
 on that connection is let go: a kill can leave one accepted message unrecorded per connection.
 """
 
+import contextlib
 import logging
 import threading
 import time
@@ -27,6 +28,7 @@ from blog.mail.transport import SendError, Transport, transport_from_config
 from blog.models import DeliveryStatus, SubscriberStatus
 from blog.newsletter import delivery
 from blog.newsletter.mailer import DigestMailer, Recipient
+from blog.newsletter.marks import sent_marker
 from blog.newsletter.pace import PAUSE, LocalPace, Pace, PaceUnavailable
 from blog.newsletter.settings import DeliverySettings
 
@@ -122,7 +124,7 @@ class Crew:
         # Outcomes go through one connection, marks through another in autocommit mode (one
         # round trip a message); both live as long as the sender.
         with engine.connect() as connection, engine.connect() as marking:
-            mark_sent = delivery.sent_marker(marking.execution_options(isolation_level="AUTOCOMMIT"))
+            mark_sent = sent_marker(marking.execution_options(isolation_level="AUTOCOMMIT"))
             try:
                 while self.keep_going(lease):
                     now = now_utc()
@@ -144,6 +146,8 @@ class Crew:
                         send_rows(connection, mark_sent, self.mailer, token, rows, transport, settings, gate)
                     except BaseException:
                         session.rollback()
+                        with contextlib.suppress(Exception):
+                            mark_sent.drain()  # a mark on its way is the record that a message left
                         delivery.release(session, ids, token)  # rows not yet tried go back to the queue
                         raise
                     delivery.mark_progress(session, self.digest_id, now_utc())
@@ -263,4 +267,5 @@ def send_rows(connection, mark_sent: Callable, mailer: DigestMailer, token: str,
             delivery.defer(connection, delivery_id, attempts, token, str(error), settings, now_utc())
         else:
             delivery.fail(connection, delivery_id, token, subscriber_id, error)
+    mark_sent.drain()  # before the release: a row whose mark is still on its way is sent, not untried
     delivery.release(connection, [row[0] for row in rows], token)
