@@ -59,9 +59,7 @@ def test_two_workers_never_open_more_connections_than_smtp_connections(
     assert_exactly_once(mail_site, smtp_server, emails)
 
 
-def test_smtp_rate_limit_holds_across_workers(
-    mail_site, relay_env, smtp_server, processes, tmp_path
-):
+def test_smtp_rate_limit_holds_across_workers(mail_site, relay_env, smtp_server, processes, tmp_path):
     emails = prepare(mail_site, active=150, others=False)
     smtp_server.handler.reply_delay = 0.01
     smtp_server.handler.allowance = Allowance(rate=40, burst=4)  # the relay's own count: none refused
