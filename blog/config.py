@@ -1,6 +1,7 @@
 """Configuration read from environment variables, with instance-folder defaults."""
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from email.headerregistry import Address
@@ -37,6 +38,11 @@ DEFAULTS = {
     "DELIVERY_PARALLEL": 2,
     "DELIVERY_CLAIM_TIMEOUT": 600.0,
     "DELIVERY_RETRY_BASE": 30.0,
+    # SMTP connections open at once across every worker (a lease in Redis each), and the relay's
+    # allowance, shared by every worker through a token bucket in Redis: "14/s", "50000/day" or
+    # both ("14/s, 50000/day"); empty: no allowance but what the relay's throttling answers teach.
+    "SMTP_CONNECTIONS": 4,
+    "SMTP_RATE_LIMIT": "",
     "DISPATCH_INTERVAL": 60.0,  # seconds between two dispatcher runs of the beat
     # Hours a scheduled digest may be late (the beat was down) and still go out by itself; a later
     # one is held for the author to approve or cancel.
@@ -54,13 +60,16 @@ DEFAULTS = {
     "TRUSTED_PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
 }
 SMTP_SECURITY_MODES = ("none", "starttls", "tls")
+# The windows SMTP_RATE_LIMIT understands ("14/s", "100/minute", "50000/day"), in seconds.
+RATE_WINDOWS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+                "d": 86400, "day": 86400}  # fmt: skip
+RATE = re.compile(r"\s*(?P<count>\d+)\s*(?:/|per)\s*(?P<every>\d*)\s*(?P<unit>[a-z]+)\s*")
 SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 
 class Config:
     """Settings from the environment; unset values fall back to DEFAULTS."""
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SUBSCRIBE_RATE_LIMIT = "5 per hour;20 per day"  # per client IP, POST /subscribe only
     SIGN_IN_RATE_LIMIT = "10 per 15 minutes;50 per day"  # per client IP, POST /admin/sign-in only
     SUBSCRIBE_ANSWER_SECONDS = 0.25  # every subscribe answers after this long, whatever the address
@@ -152,8 +161,29 @@ def finish_config(config: dict, instance_path: Path) -> None:
     else:
         config.setdefault("CACHE_TYPE", "SimpleCache")
     config.setdefault("OUTBOX_FOLDER", str(instance_path / "outbox"))
+    if config["SMTP_CONNECTIONS"] < 1:
+        raise ValueError(f"SMTP_CONNECTIONS={config['SMTP_CONNECTIONS']} must be 1 or more")
+    config["SMTP_RATES"] = parse_rate_limit(config["SMTP_RATE_LIMIT"])
+    # Each sending thread holds three database connections (claims, outcomes, marks).
+    engine = {"pool_pre_ping": True, "max_overflow": 10 + 3 * config["SMTP_CONNECTIONS"]}
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine | config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
     finish_mail_config(config)
     finish_queue_config(config)
+
+
+def parse_rate_limit(value: str) -> tuple[tuple[int, int], ...]:
+    """SMTP_RATE_LIMIT ("14/s, 50000/day") as (messages, seconds) pairs; empty for no limit."""
+    rates = []
+    for part in filter(None, (piece.strip() for piece in re.split(r"[,;]", value))):
+        match = RATE.fullmatch(part.lower())
+        unit = match["unit"] if match else ""
+        unit = unit if unit in RATE_WINDOWS else unit.removesuffix("s")  # "days", "seconds"
+        if not match or int(match["count"]) < 1 or unit not in RATE_WINDOWS:
+            raise ValueError(
+                f"SMTP_RATE_LIMIT={value!r}: {part!r} is not a rate like '14/s', '600/minute' or '50000/day'"
+            )
+        rates.append((int(match["count"]), RATE_WINDOWS[unit] * int(match["every"] or 1)))
+    return tuple(rates)
 
 
 def finish_mail_config(config: dict) -> None:

@@ -264,7 +264,8 @@ class Delivery(db.Model):
 
     __table_args__ = (
         UniqueConstraint("digest_id", "subscriber_id"),
-        Index("ix_delivery_digest_status", "digest_id", "status"),
+        # A claim walks (digest, status) in id order and stops at the batch size.
+        Index("ix_delivery_digest_status_id", "digest_id", "status", "id"),
         CheckConstraint(one_of("status", DeliveryStatus), name="status"),
     )
 

@@ -24,7 +24,7 @@ import dns.rrset
 import pytest
 import redis
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult
 from werkzeug.serving import make_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,8 @@ CONFIG_VARIABLES = [
     "DKIM_SELECTOR",
     "DKIM_PRIVATE_KEY",
     "LOG_FORMAT",
+    "SMTP_CONNECTIONS",
+    "SMTP_RATE_LIMIT",
 ]
 
 
@@ -139,8 +141,32 @@ class RedisServer:
         self.process.wait(10)
 
 
+class Allowance:
+    """A relay's allowance: a token bucket of `rate` messages a second and bursts of `burst`."""
+
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+
 class MailHandler:
-    """Collects every message the SMTP server accepts; `reply` makes it answer DATA with an error."""
+    """Collects every message the SMTP server accepts; `reply` makes it answer DATA with an error.
+
+    Like a distant, rationed relay: `reply_delay` holds every reply back that long (a round trip,
+    without holding up the session), `allowance` answers `throttle_reply` past its rate (a 421
+    closes the connection, as relays do), and `sessions`/`peak_sessions` count connections open.
+    """
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -157,6 +183,21 @@ class MailHandler:
         # Advertise RFC 2920 PIPELINING, as production servers do (several commands in one write).
         self.pipelining = True
         self.arrived = threading.Condition()
+        self.reply_delay = 0.0
+        self.allowance: Allowance | None = None
+        self.throttle_reply = "421 4.7.0 Try again later, closing connection"
+        self.throttled = 0  # messages answered with throttle_reply
+        self.sessions = self.peak_sessions = 0
+        self.accepted_at: list[float] = []  # time.monotonic() of each acceptance
+
+    def session_opened(self) -> None:
+        with self.arrived:
+            self.sessions += 1
+            self.peak_sessions = max(self.peak_sessions, self.sessions)
+
+    def session_closed(self) -> None:
+        with self.arrived:
+            self.sessions -= 1
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
         session.host_name = hostname
@@ -187,13 +228,53 @@ class MailHandler:
             return self.reply
         if self.policy and (reply := self.policy(list(envelope.rcpt_tos))):
             return reply
+        if self.allowance is not None and not self.allowance.take():
+            with self.arrived:
+                self.throttled += 1
+            return self.throttle_reply
         message = email.message_from_bytes(envelope.original_content, policy=default_policy)
         with self.arrived:
+            self.accepted_at.append(time.monotonic())
             self.messages.append(message)
             self.raw.append(envelope.original_content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.arrived.notify_all()
         return "250 Message accepted for delivery"
+
+
+class RelaySMTP(SMTP):
+    """aiosmtpd's session, counting open connections, with replies held back by the handler's
+    reply_delay (a round trip: later commands are still read and answered in order meanwhile),
+    and the connection closed after a 421 as RFC 5321 says."""
+
+    def connection_made(self, transport) -> None:
+        first = self.transport is None
+        super().connection_made(transport)
+        if first:
+            self.event_handler.session_opened()
+
+    def connection_lost(self, error) -> None:
+        super().connection_lost(error)
+        self.event_handler.session_closed()
+
+    async def push(self, status) -> None:
+        response = status.encode() if isinstance(status, str) else status
+        closing = response.startswith(b"421")
+        delay = self.event_handler.reply_delay
+        if not delay and not closing:
+            return await super().push(status)
+        self.loop.call_later(delay, self._write_late, response + b"\r\n", closing)
+
+    def _write_late(self, data: bytes, closing: bool) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+            if closing:
+                self.transport.close()
+
+
+class RelayController(Controller):
+    def factory(self):
+        return RelaySMTP(self.handler, **self.SMTP_kwargs)
 
 
 class SMTPServer:
@@ -211,7 +292,7 @@ class SMTPServer:
         if login:
             options.update(authenticator=self._authenticator(login), auth_required=True)
         self.options = options
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
+        self.controller = RelayController(self.handler, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
         self.listening = True
 
@@ -244,7 +325,8 @@ class SMTPServer:
 
     def accept_connections(self) -> None:
         if not self.listening:
-            self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **self.options)
+            options = {"hostname": "127.0.0.1", "port": self.port, **self.options}
+            self.controller = RelayController(self.handler, **options)
             self.controller.start()
             self.listening = True
 

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from blog.extensions import db
 from blog.models import Delivery, Digest, Schedule
+from blog.newsletter import delivery as deliveries
 from blog.newsletter.compose import UNSUBSCRIBE_URL
 from blog.newsletter.digests import create_digest, save_schedule
 from blog.newsletter.sending import composer_from_app
@@ -317,3 +318,22 @@ def test_a_held_digest_is_approved_or_cancelled(mail_site, console, week, smtp_s
         assert db.session.get(Digest, other_id).status == "cancelled"
         assert db.session.scalar(select(func.count()).where(Delivery.digest_id == other_id)) == 0
     assert console.get("/admin/digest/99/").status_code == 404
+
+
+def test_a_sending_digest_shows_its_rate_and_expected_finish(mail_site, week, console):
+    with mail_site.app_context():
+        digest = create_digest(db.session, composer_from_app(), datetime.now(UTC))
+        deliveries.fan_out(db.session, digest)
+        # Two of the four went out in the last five seconds: 0.2 a second; two left, ten seconds.
+        now = datetime.now(UTC)
+        for row in db.session.scalars(select(Delivery).order_by(Delivery.id).limit(2)):
+            row.status, row.sent_at = "sent", now - timedelta(seconds=5)
+        db.session.commit()
+        digest_id = db.session.scalar(select(Digest.id))
+    answer = state(console, digest_id)
+    assert answer["rate"] == 0.2 and answer["finish_at"]
+    assert answer["pace"].startswith("0.2 messages a second; 2 to go, done in about 1 minute (")
+    page = console.get(f"/admin/digest/{digest_id}/").text
+    assert 'id="digest-pace"' in page and "0.2 messages a second" in page
+    status = mail_site.test_cli_runner().invoke(args=["digest", "status", str(digest_id)])
+    assert "0.2 messages a second; 2 to go" in status.output

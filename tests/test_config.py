@@ -97,3 +97,16 @@ def test_redis_url_drives_the_limiter_and_celery(tmp_path):
     assert celery.conf.task_always_eager is False
     beats = {entry["task"] for entry in celery.conf.beat_schedule.values()}
     assert beats == {"weeknote.dispatch_digests", "weeknote.sweep_mail", "weeknote.tidy_subscribers"}
+
+
+def test_smtp_rate_limit_is_read_as_rates_and_a_wrong_one_says_how_to_write_it(tmp_path):
+    app = create_app(
+        {"INSTANCE_PATH": str(tmp_path), "SMTP_RATE_LIMIT": "14/s, 50000/day", "SMTP_CONNECTIONS": 8}
+    )
+    assert app.config["SMTP_RATES"] == ((14, 1), (50000, 86400))
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["max_overflow"] >= 3 * 8  # a sender thread holds three
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}).config["SMTP_RATES"] == ()
+    with pytest.raises(ValueError, match="'14 a second' is not a rate like '14/s'"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SMTP_RATE_LIMIT": "14 a second"})
+    with pytest.raises(ValueError, match="SMTP_CONNECTIONS=0 must be 1 or more"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SMTP_CONNECTIONS": 0})

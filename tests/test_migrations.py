@@ -86,3 +86,47 @@ def test_confirmations_asked_for_before_the_outbox_revision_stay_due(app):
         upgrade()
         due = db.session.execute(sa.text("SELECT id FROM subscriber WHERE confirmation_due_at IS NOT NULL"))
         assert [row[0] for row in due] == [1]
+
+
+def test_a_claim_walks_the_digest_status_id_index_in_order_without_sorting(app):
+    """The claim reads a digest's pending rows in id order and stops at the batch size: on both
+    databases the plan uses (digest_id, status, id), with no sort of every pending row."""
+    with app.app_context():
+        downgrade(revision="5b1f0c9d7e21")
+        upgrade()
+        [index] = [
+            i for i in sa.inspect(db.engine).get_indexes("delivery") if i["name"].startswith("ix_delivery_d")
+        ]
+        assert (index["name"], index["column_names"]) == (
+            "ix_delivery_digest_status_id",
+            ["digest_id", "status", "id"],
+        )
+        for digest_id in (1, 2):  # last week's digest, all sent; this week's, three quarters sent
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO digest (id, scheduled_for, period_start, period_end, status, post_ids,"
+                    " subject, html, text, created_at)"
+                    " VALUES (:id, :at, :at, :at, 'sending', '[]', 's', 'h', 't', :at)"
+                ),
+                {"id": digest_id, "at": datetime(2026, 1, digest_id, tzinfo=UTC).replace(tzinfo=None)},
+            )
+        numbers = (
+            "generate_series(1, 40000) AS g(n)"
+            if db.engine.dialect.name == "postgresql"
+            else "(WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 40000)"
+            " SELECT n FROM g)"
+        )
+        db.session.execute(
+            sa.text(
+                "INSERT INTO delivery (digest_id, status, attempts)"
+                " SELECT CASE WHEN n <= 20000 THEN 1 ELSE 2 END,"
+                f" CASE WHEN n <= 35000 THEN 'sent' ELSE 'pending' END, 0 FROM {numbers}"
+            )
+        )
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+        claim = "SELECT id FROM delivery WHERE digest_id = 2 AND status = 'pending' ORDER BY id LIMIT 200"
+        explain = "EXPLAIN " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+        plan = " ".join(str(row[-1]) for row in db.session.execute(sa.text(explain + claim)))
+        assert "ix_delivery_digest_status_id" in plan
+        assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan

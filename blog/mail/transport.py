@@ -13,7 +13,7 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -22,10 +22,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
+# A temporary answer that asks the sender to slow down, rather than to try one address later:
+# 421 (the server closes the channel), 454 ("Throttling failure"), or a 4.7.x about rates.
+THROTTLING = re.compile(
+    r"\b4\.7\.\d+\b.*(throttl|rate|too many|slow down)|throttl", re.IGNORECASE | re.DOTALL
+)
+
 
 class SendError(Exception):
-    """A message was not accepted; `temporary` says whether a retry may succeed, and
-    `sender` whether the server refused the sender (MAIL FROM), not the recipient."""
+    """A message was not accepted; `temporary` says whether a retry may succeed, `sender`
+    whether the server refused the sender (MAIL FROM), not the recipient, and `throttled`
+    whether it asked to send more slowly (421, 454, a 4.7.x about rates)."""
 
     def __init__(
         self, reason: str, *, temporary: bool, code: int | None = None, sender: bool = False
@@ -34,6 +41,9 @@ class SendError(Exception):
         self.temporary = temporary
         self.code = code
         self.sender = sender
+        self.throttled = code in (421, 454) or (
+            temporary and code is not None and bool(THROTTLING.search(reason))
+        )
 
 
 @dataclass(frozen=True)
@@ -56,12 +66,15 @@ class Transport(Protocol):
 
     def __exit__(self, *exc_info: object) -> None: ...
 
+    @property
+    def connected(self) -> bool: ...
+
     def send(self, message: EmailMessage) -> None: ...
 
     def send_prepared(self, message: PreparedMessage) -> None: ...
 
     def send_all(
-        self, messages: Iterable[tuple[T, PreparedMessage]]
+        self, messages: Iterable[tuple[T, PreparedMessage]], turn: Callable[[], bool] | None = None
     ) -> Iterator[tuple[T, "SendError | None"]]: ...
 
 
@@ -123,6 +136,11 @@ class SMTPTransport:
     ) -> None:
         self.close()
 
+    @property
+    def connected(self) -> bool:
+        """False once the connection is lost or closed: open another to send more."""
+        return self._smtp is not None
+
     def send(self, message: EmailMessage) -> None:
         """Send one message over the open connection."""
         self._deliver(smtplib.SMTP.send_message, message)
@@ -133,9 +151,15 @@ class SMTPTransport:
             if error is not None:
                 raise error
 
-    def send_all(self, messages: Iterable[tuple[T, PreparedMessage]]) -> Iterator[tuple[T, SendError | None]]:
+    def send_all(
+        self, messages: Iterable[tuple[T, PreparedMessage]], turn: Callable[[], bool] | None = None
+    ) -> Iterator[tuple[T, SendError | None]]:
         """Send (tag, message) pairs in order; yield each tag with None once the server has
         accepted its message, or with the SendError that refused it.
+
+        `turn()`, when given, is asked right before each message's content goes (the moment
+        the server accepts it); it may wait for a pace, and False stops sending: the connection
+        is dropped, so a message whose content has not gone is discarded by the server.
 
         A tag is yielded as soon as its outcome is known, before the next message's outcome,
         so the caller can record each one. After an error whose `code` is None the connection
@@ -150,19 +174,23 @@ class SMTPTransport:
             raise SendError(f"connection lost while sending: {error}", temporary=True) from error
         options = " BODY=8BITMIME" if self._smtp.has_extn("8bitmime") else ""
         if self._smtp.has_extn("pipelining"):
-            yield from self._pipelined(messages, options)
+            yield from self._pipelined(messages, options, turn)
             return
         for tag, message in messages:
+            if turn is not None and not turn():
+                return
             try:
                 self._deliver(_sendmail, message, options.split())
             except SendError as error:
+                if error.code == 421:
+                    self._drop()  # the server closes the channel after a 421
                 yield tag, error
-                if error.code is None:
+                if error.code is None or error.code == 421:
                     return
             else:
                 yield tag, None
 
-    def _pipelined(self, messages, options: str):
+    def _pipelined(self, messages, options: str, turn: Callable[[], bool] | None):
         """RFC 2920 PIPELINING across messages: each write carries one message's content and
         the next message's MAIL, RCPT and DATA, and their replies are read together, so a
         message costs one round trip. Each message's outcome is still yielded before the next
@@ -177,22 +205,37 @@ class SMTPTransport:
                     trying = tag
                     smtp.send(envelope)
                 else:
+                    if turn is not None and not turn():
+                        self._drop()  # the waiting message's content never goes: not delivered
+                        return
                     sent = trying = waiting[0]
                     smtp.send(_content(waiting[1]) + envelope)
                     outcome = _reply_error("message refused", smtp.getreply())
                     waiting, trying = None, tag
+                    if outcome is not None and outcome.code == 421:
+                        self._drop()  # closing the channel: the next envelope was not answered
+                        yield sent, outcome
+                        return
                     yield sent, outcome
                 mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
                 if mail[0] == 250 and rcpt[0] in (250, 251) and data[0] == 354:
                     waiting = tag, message
                     continue
                 trying = None
-                yield tag, _envelope_error(mail, rcpt, data)
+                refusal = _envelope_error(mail, rcpt, data)
+                if 421 in (mail[0], rcpt[0], data[0]):
+                    self._drop()
+                    yield tag, refusal
+                    return
+                yield tag, refusal
                 if data[0] == 354:  # the server accepted DATA after a refusal: end the empty message
                     smtp.send(b".\r\n")
                     smtp.getreply()
                 smtp.rset()
             if waiting is not None:
+                if turn is not None and not turn():
+                    self._drop()
+                    return
                 trying = waiting[0]
                 smtp.send(_content(waiting[1]))
                 yield waiting[0], _reply_error("message refused", smtp.getreply())
@@ -310,6 +353,8 @@ class OutboxTransport:
     def __exit__(self, *exc_info: object) -> None:
         return None
 
+    connected = True
+
     def send(self, message: EmailMessage) -> None:
         """Write the message to <folder>/<UTC time>-<Message-ID>.eml."""
         self._write(str(message.get("Message-ID", "")), message.as_bytes())
@@ -317,8 +362,12 @@ class OutboxTransport:
     def send_prepared(self, message: PreparedMessage) -> None:
         self._write(message.message_id, message.data)
 
-    def send_all(self, messages: Iterable[tuple[T, PreparedMessage]]) -> Iterator[tuple[T, SendError | None]]:
+    def send_all(
+        self, messages: Iterable[tuple[T, PreparedMessage]], turn: Callable[[], bool] | None = None
+    ) -> Iterator[tuple[T, SendError | None]]:
         for tag, message in messages:
+            if turn is not None and not turn():
+                return
             self.send_prepared(message)
             yield tag, None
 

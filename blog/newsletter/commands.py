@@ -209,9 +209,11 @@ def _send_or_queue(digest_id: int) -> None:
 
 
 def _print_counts(digest: Digest) -> None:
-    """The progress page's sentence, then who failed or waits, and why."""
+    """The progress page's sentence and pace, then who failed or waits, and why."""
     state = progress.progress(db.session, digest)
     click.echo(f"Digest {digest.id}: {state['summary']}")
+    if state["pace"] is not None:
+        click.echo(state["pace"])
     for line in state["troubles"]:
         click.echo(f"  {line}")
     if state["problem"] and not state["troubles"]:

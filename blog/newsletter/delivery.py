@@ -1,9 +1,9 @@
 """Deliver a digest exactly once to each active subscriber.
 
-Each (digest, subscriber) pair is one Delivery row. A worker claims a batch of rows
-with a conditional UPDATE (SKIP LOCKED on PostgreSQL), sends them over one SMTP
-connection, and commits each row as sent, with its Message-ID, right after the
-server accepts it. A claim older than the claim timeout (longer than a task may
+Each (digest, subscriber) pair is one Delivery row. A sender claims a batch of rows
+with a conditional UPDATE (SKIP LOCKED on PostgreSQL), sends them over its SMTP
+connection (newsletter/senders.py), and commits each row as sent, with its Message-ID,
+right after the server accepts it. A claim older than the claim timeout (longer than a task may
 run) is taken over, so the rows of a killed worker are sent by another. The only
 possible duplicate is a message accepted by the server in the instant between its
 acceptance and its commit.
@@ -13,25 +13,20 @@ record is what makes a retry skip it.
 """
 
 import secrets
-import sqlite3
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from blog.mail.message import HeaderInjectionError
-from blog.mail.transport import SendError, Transport
+from blog.mail.transport import SendError
 from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Subscriber, SubscriberStatus, as_utc
-from blog.newsletter.mailer import DigestMailer, Recipient
 from blog.newsletter.settings import DeliverySettings
-from blog.newsletter.writer_lock import writer_lock, writing
+from blog.newsletter.writer_lock import writing
 
 HARD_BOUNCE_LIMIT = 3  # hard bounces before an address is suppressed
 MAX_ATTEMPTS = 8  # temporary failures before a row is given up as failed
-BUSY_RETRIES = 3  # more tries to mark a row sent when SQLite stays locked past its busy timeout
 
 
 def _dialect(session: Session) -> str:
@@ -73,9 +68,9 @@ def _due(digest_id: int, now: datetime):
 
 
 def claim_batch(
-    session: Session, digest_id: int, settings: DeliverySettings, now: datetime
+    session: Session, digest_id: int, settings: DeliverySettings, now: datetime, size: int | None = None
 ) -> tuple[str, list[int]]:
-    """Claim up to batch_size stale or due rows for this worker; commit so others see the claim.
+    """Claim up to `size` (batch_size) stale or due rows for this sender; commit so others see it.
 
     Stale and due rows are found by two queries, each an ordered walk of the (digest, status)
     index that stops at batch_size: one query with an OR between them would read every row of
@@ -85,7 +80,7 @@ def claim_batch(
     with writing(session):
         ids: list[int] = []
         for condition in (_stale(digest_id, now, settings), _due(digest_id, now)):
-            wanted = settings.batch_size - len(ids)
+            wanted = (size or settings.batch_size) - len(ids)
             if wanted:
                 candidates = select(Delivery.id).where(condition).order_by(Delivery.id).limit(wanted)
                 if _dialect(session) == "postgresql":
@@ -105,16 +100,13 @@ def claim_batch(
     return token, list(session.scalars(claimed.order_by(Delivery.id)))
 
 
-def send_batch(
-    session: Session,
-    mailer: DigestMailer,
-    token: str,
-    ids: list[int],
-    transport: Transport,
-    settings: DeliverySettings,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> None:
-    """Send the claimed rows over one open transport; each outcome is committed at once."""
+DELIVERIES = Delivery.__table__
+SUBSCRIBERS = Subscriber.__table__
+
+
+def claimed_rows(session: Session, ids: list[int]) -> list[tuple]:
+    """The claimed rows with what sending needs of each subscriber, in id order; the read
+    transaction is ended, so the session holds nothing while the rows are sent."""
     rows = session.execute(
         select(Delivery.id, Delivery.attempts, Subscriber.id, Subscriber.email, Subscriber.status,
                Subscriber.token_secret)
@@ -123,109 +115,10 @@ def send_batch(
         .order_by(Delivery.id)
     ).all()  # fmt: skip
     session.commit()
-    # Each outcome is one small Core statement and commit on a connection of its own: cheaper
-    # than the session's unit of work, and this runs once per message. Rows are marked sent
-    # on a second connection in autocommit mode: one round trip per message, not two.
-    engine = session.get_bind()
-    with engine.connect() as connection, engine.connect() as marking:
-        mark_sent = sent_marker(marking.execution_options(isolation_level="AUTOCOMMIT"))
-        _send_rows(connection, mark_sent, mailer, token, rows, transport, settings, now)
+    return rows
 
 
-def _send_rows(connection, mark_sent, mailer, token, rows, transport, settings, now) -> None:
-    def messages():
-        for delivery_id, attempts, subscriber_id, email, status, secret in rows:
-            if subscriber_id is None or status != SubscriberStatus.ACTIVE:
-                _finish(
-                    connection,
-                    delivery_id,
-                    token,
-                    status=DeliveryStatus.SKIPPED,
-                    error="no longer subscribed",
-                )
-                continue
-            # Neither can come through the form; a retry or a bounce count would change nothing.
-            if not email.isascii():
-                _finish(
-                    connection,
-                    delivery_id,
-                    token,
-                    status=DeliveryStatus.FAILED,
-                    error="the address is not ASCII",
-                )
-                continue
-            try:
-                message = mailer.message_for(delivery_id, Recipient(subscriber_id, email, secret))
-            except HeaderInjectionError as error:
-                _finish(connection, delivery_id, token, status=DeliveryStatus.FAILED, error=str(error))
-                continue
-            yield (delivery_id, attempts, subscriber_id, message.message_id), message
-
-    # The transport may be sending the next message while it reports on this one; each
-    # outcome is committed as soon as it is known.
-    for (delivery_id, attempts, subscriber_id, message_id), error in transport.send_all(messages()):
-        if error is None:
-            mark_sent(delivery_id, token, now(), message_id)
-        elif error.temporary:
-            _defer(connection, delivery_id, attempts, token, str(error), settings, now())
-        else:
-            _fail(connection, delivery_id, token, subscriber_id, error)
-    # Rows the transport did not reach (its connection was lost) go back to the queue.
-    release(connection, [row[0] for row in rows], token)
-
-
-DELIVERIES = Delivery.__table__
-SUBSCRIBERS = Subscriber.__table__
-MARK_SENT = (
-    DELIVERIES.update()
-    .where(DELIVERIES.c.id == bindparam("row"), DELIVERIES.c.claim_token == bindparam("token"))
-    .values(
-        status=DeliveryStatus.SENT,
-        sent_at=bindparam("sent_at"),
-        message_id=bindparam("message_id"),
-        claim_token=None,
-        next_attempt_at=None,
-    )
-)
-
-
-def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], None]:
-    """A function that marks one row sent, if this worker still holds its claim, on a
-    connection in autocommit mode: the UPDATE is its own transaction, committed on return.
-
-    It runs once per message, so MARK_SENT is compiled once per batch and run on the driver's
-    own connection: SQLAlchemy's per-statement work would cost more than the UPDATE itself.
-    """
-    dialect = connection.dialect
-    compiled = MARK_SENT.compile(dialect=dialect)
-    sql = str(compiled)
-    order = compiled.positiontup  # None for drivers with named parameters
-    process_time = DELIVERIES.c.sent_at.type.bind_processor(dialect) or (lambda value: value)
-    constants = compiled.params  # status 'sent' and the NULLs
-    driver = connection.connection.dbapi_connection
-    cursor = driver.cursor()
-    lock = writer_lock(connection)
-
-    def mark(delivery_id: int, token: str, sent_at: datetime, message_id: str) -> None:
-        values = constants | {"row": delivery_id, "token": token, "sent_at": process_time(sent_at),
-                              "message_id": message_id}  # fmt: skip
-        parameters = tuple(values[name] for name in order) if order else values
-        for attempt in range(BUSY_RETRIES + 1):
-            try:
-                with lock:
-                    cursor.execute(sql, parameters)
-                return
-            except sqlite3.OperationalError as error:
-                # Someone outside the delivery code (a large fan-out, say) held SQLite's write
-                # lock past its busy timeout. The message has left: try again rather than
-                # give the row back to be sent twice.
-                if "locked" not in str(error) or attempt == BUSY_RETRIES:
-                    raise
-
-    return mark
-
-
-def _finish(connection: Connection, delivery_id: int, token: str, *also, **values) -> None:
+def finish(connection: Connection, delivery_id: int, token: str, *also, **values) -> None:
     """Record a row's outcome, if this worker still holds its claim, with the statements in
     `also`, and commit."""
     with writing(connection):
@@ -238,11 +131,11 @@ def _finish(connection: Connection, delivery_id: int, token: str, *also, **value
         )
 
 
-def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: int, error: SendError) -> None:
+def fail(connection: Connection, delivery_id: int, token: str, subscriber_id: int, error: SendError) -> None:
     """A permanent (5xx) refusal: the row fails and the address earns a hard bounce, unless the
     server refused our sender (a setting to fix, and `digest retry-failed` sends again)."""
     if error.sender:
-        _finish(connection, delivery_id, token, status=DeliveryStatus.FAILED, error=str(error))
+        finish(connection, delivery_id, token, status=DeliveryStatus.FAILED, error=str(error))
         return
     bounces = SUBSCRIBERS.c.bounce_count + 1
     bounce = (
@@ -255,10 +148,10 @@ def _fail(connection: Connection, delivery_id: int, token: str, subscriber_id: i
             ),
         )
     )
-    _finish(connection, delivery_id, token, bounce, status=DeliveryStatus.FAILED, error=str(error))
+    finish(connection, delivery_id, token, bounce, status=DeliveryStatus.FAILED, error=str(error))
 
 
-def _defer(
+def defer(
     connection: Connection,
     delivery_id: int,
     attempts: int,
@@ -270,9 +163,9 @@ def _defer(
     """A temporary (4xx or connection) failure: try again after a backoff, or give up."""
     attempts += 1
     if attempts >= MAX_ATTEMPTS:
-        _finish(connection, delivery_id, token, status=DeliveryStatus.FAILED, attempts=attempts, error=error)
+        finish(connection, delivery_id, token, status=DeliveryStatus.FAILED, attempts=attempts, error=error)
         return
-    _finish(
+    finish(
         connection,
         delivery_id,
         token,
@@ -280,6 +173,14 @@ def _defer(
         attempts=attempts,
         error=error,
         next_attempt_at=now + settings.backoff(attempts),
+    )
+
+
+def throttle(connection: Connection, delivery_id: int, token: str, error: str, retry_at: datetime) -> None:
+    """The relay asked to slow down: the row waits out the pause and is tried again. No attempt is
+    counted, since the answer was about the pace, not about the address."""
+    finish(
+        connection, delivery_id, token, status=DeliveryStatus.PENDING, error=error, next_attempt_at=retry_at
     )
 
 

@@ -1,27 +1,34 @@
 """Digest jobs as the worker and commands run them: read config, call the pure parts, commit."""
 
+import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 
+import redis
 from flask import current_app
 
 from blog import jobs
 from blog.extensions import db, send_task
 from blog.mail.message import site_list_id
 from blog.mail.signing import signer_from_config
-from blog.mail.transport import SendError, transport_from_config
+from blog.mail.transport import SendError
 from blog.models import Digest, DigestStatus
 from blog.newsletter import delivery
 from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
 from blog.newsletter.digests import Composer, skip_pending
 from blog.newsletter.dispatch import dispatch
 from blog.newsletter.mailer import DigestMailer, Recipient
+from blog.newsletter.pace import LocalPace, Pace, PaceUnavailable
+from blog.newsletter.senders import Crew
 from blog.newsletter.settings import DeliverySettings
 from blog.platform import site_settings
 from blog.platform.urls import absolute_url
 from blog.platform.zones import site_zone
 from blog.subscriptions.links import unsubscribe_urls
+
+log = logging.getLogger(__name__)
 
 
 def composer_from_app() -> Composer:
@@ -73,10 +80,25 @@ class RelayUnavailable(SendError):
         self.retry_at = retry_at
 
 
-def send_next_batch(digest_id: int, attempt: int = 0) -> datetime | None:
-    """Send one batch of a digest; return when to run again, or None when nothing is left.
+def pace_from_app(settings: DeliverySettings) -> Pace | LocalPace:
+    """The pace shared through Redis (REDIS_URL), or one for this process alone without it."""
+    config = current_app.config
+    if not config.get("REDIS_URL"):
+        paces = current_app.extensions.setdefault("weeknote_local_pace", {})
+        key = (settings.connections, settings.rates)
+        return paces.setdefault(key, LocalPace(settings.connections, settings.rates))
+    client = current_app.extensions.get("weeknote_pace_redis")
+    if client is None:  # one client (and connection pool) per process; redis-py reconnects after a fork
+        client = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=5)
+        current_app.extensions["weeknote_pace_redis"] = client
+    return Pace(client, settings.connections, settings.rates, settings.lease_ttl)
 
-    `attempt` counts the batches in a row that found the relay unavailable; it sets how long the
+
+def send_next_batch(digest_id: int, attempt: int = 0) -> datetime | None:
+    """Send a digest over this task's share of the SMTP connections, for at most task_seconds;
+    return when to run again, or None when nothing is left.
+
+    `attempt` counts the tasks in a row that found the relay unavailable; it sets how long the
     next one waits. Raises RelayUnavailable then, after recording the reason on each row.
     """
     settings = settings_from_app()
@@ -86,31 +108,36 @@ def send_next_batch(digest_id: int, attempt: int = 0) -> datetime | None:
         db.session.commit()
     if digest is None or digest.status != DigestStatus.SENDING:
         return None
-    now = datetime.now(UTC)
-    delivery.mark_progress(db.session, digest_id, now)
-    token, ids = delivery.claim_batch(db.session, digest_id, settings, now)
-    if ids:
-        transport = transport_from_config(current_app.config)
+    started = time.monotonic()
+    delivery.mark_progress(db.session, digest_id, datetime.now(UTC))
+    pace = pace_from_app(settings)
+    crew = None
+    try:
+        leases = pace.acquire(settings.connections_per_task)
+    except PaceUnavailable as error:
+        log.warning("digest %s waits: %s", digest_id, error)
+        leases, come_back = [], datetime.now(UTC) + timedelta(seconds=settings.lease_ttl)
+    else:
+        # Every connection busy elsewhere: look again when a lease could have been given back.
+        come_back = datetime.now(UTC) + timedelta(seconds=settings.lease_ttl / 2)
+    if leases:
+        crew = Crew(current_app._get_current_object(), digest_id, mailer_for(digest), settings, pace, leases,
+                    deadline=started + settings.task_seconds, attempt=attempt)  # fmt: skip
         try:
-            transport.__enter__()
-        except SendError as error:
-            db.session.rollback()
-            wait = settings.backoff(attempt + 1) if error.temporary else timedelta(seconds=settings.retry_cap)
-            retry_at = datetime.now(UTC) + wait
-            delivery.release(db.session, ids, token, str(error), retry_at)
-            raise RelayUnavailable(error, retry_at) from error
-        try:
-            delivery.send_batch(db.session, mailer_for(digest), token, ids, transport, settings)
-        except BaseException:
-            db.session.rollback()
-            delivery.release(db.session, ids, token)  # rows not yet tried go back to the queue
-            raise
+            crew.run()
         finally:
-            transport.__exit__(None, None, None)
-        delivery.mark_progress(db.session, digest_id, datetime.now(UTC))
-    due = delivery.next_due(db.session, digest_id, settings, datetime.now(UTC))
+            pace.release(leases)
+        come_back = crew.come_back_at or come_back
+    db.session.commit()  # the senders committed in their own sessions: read afresh
+    now = datetime.now(UTC)
+    due = delivery.next_due(db.session, digest_id, settings, now)
     if due is None:
-        delivery.finish_digest(db.session, digest_id, datetime.now(UTC))
+        delivery.finish_digest(db.session, digest_id, now)
+        return None
+    if crew is not None and crew.unavailable is not None and not any(crew.counts):
+        raise RelayUnavailable(crew.unavailable, crew.retry_at)  # nothing went out: the relay is down
+    if crew is None or crew.come_back_at is not None:
+        return max(due, come_back)
     return due
 
 
@@ -124,7 +151,8 @@ def send_or_queue(digest_id: int) -> bool:
 
 
 def queue_digest(digest_id: int) -> bool:
-    """Start DELIVERY_PARALLEL batch chains for a digest; False when there is no worker (no Redis)."""
+    """Start DELIVERY_PARALLEL task chains for a digest, which share SMTP_CONNECTIONS; False when
+    there is no worker (no Redis)."""
     if not current_app.config.get("REDIS_URL"):
         return False
     for _ in range(int(current_app.config["DELIVERY_PARALLEL"])):

@@ -50,6 +50,11 @@
     if (retry) retry.hidden = !state.counts.failed;
     var web = document.getElementById("web-copy");
     if (web) web.hidden = state.status !== "sent";
+    var pace = document.getElementById("digest-pace");
+    if (pace) {
+      setText("digest-pace", state.pace || "");
+      pace.hidden = !state.pace;
+    }
     var problem = document.getElementById("digest-problem");
     if (problem) {
       setText("digest-problem", state.problem || "");
