@@ -42,6 +42,7 @@ class ParsedPost:
     content_hash: str
     inferred: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)  # the front matter as written
 
 
 def hash_source(raw: bytes) -> str:
@@ -90,6 +91,7 @@ def parse_text(
         content_hash=content_hash or hash_source(text.encode()),
         inferred=meta.inferred,
         warnings=meta.warnings + [],
+        metadata=front.metadata,
     )
 
 

@@ -34,6 +34,10 @@ INLINE = re.compile(
 KRAMDOWN_TOC = re.compile(r"^(?:[*+-]|1\.)[ \t]+.*\n\{:\s*toc\s*\}[ \t]*$", re.MULTILINE)
 KRAMDOWN_OPTIONS = re.compile(r"^\{::options\b.*?/\}[ \t]*$", re.MULTILINE)
 HIGHLIGHT_SPEC = re.compile(r"\{([\d,\s-]+)\}")
+# Pelican's {static}/{filename}/{attach} and Zola's @/ name a file from the content folder.
+CONTENT_LINK = re.compile(
+    r"(?<=\]\()(?:\{(?:static|filename|attach)\}|@(?=/))|(?<=src=\")\{(?:static|attach)\}"
+)
 
 
 @dataclass
@@ -106,6 +110,7 @@ def _line_numbers(spec: str) -> list[int]:
 def _rewrite_prose(text: str, warnings: list[str]) -> str:
     text = KRAMDOWN_TOC.sub("[TOC]", text)
     text = KRAMDOWN_OPTIONS.sub("", text)
+    text = CONTENT_LINK.sub("", text)
     return INLINE.sub(lambda match: _replace(match, warnings), text)
 
 

@@ -9,7 +9,7 @@ ATTRIBUTES["*"] = {"class", "title", "style", "lang", "dir"}
 for _tag in ("h1", "h2", "h3", "h4", "h5", "h6", "li", "sup", "dt", "a", "figure"):
     ATTRIBUTES.setdefault(_tag, set()).add("id")
 ATTRIBUTES["a"] |= {"href", "hreflang"}
-ATTRIBUTES["img"] |= {"title", "loading"}
+ATTRIBUTES["img"] |= {"title", "loading", "srcset", "sizes"}
 ATTRIBUTES["ol"] |= {"reversed", "type"}
 ATTRIBUTES["abbr"] = {"title"}
 
