@@ -267,3 +267,100 @@ def test_export_writes_the_images_beside_the_posts_and_a_reimport_gives_them_bac
         shown = db.session.query(Post.html).filter_by(slug="second-note").scalar()
     assert after == before
     assert f'src="/media/{name}"' in shown
+
+
+def outside_code(page: str) -> str:
+    """The post's body without its code blocks and code spans."""
+    body = page.split('<div class="post-body">', 1)[1].split("</article>", 1)[0]
+    return re.sub(r"<pre\b.*?</pre>|<code\b.*?</code>", "", body, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("name", sorted(OLD_ADDRESSES))
+def test_no_template_syntax_is_left_in_a_page(name, runner, client, site_copy):
+    report = import_site(runner, site_copy(name))
+    for entry in report["posts"]:
+        text = outside_code(client.get(f"/posts/{entry['slug']}/").text)
+        for marker in ("{:", "{%", "{{", ":::", "{/*", "$$", "///"):
+            assert marker not in text, (entry["slug"], marker)
+        assert not re.search(r"^\s*import\s", text, re.MULTILINE), entry["slug"]
+        assert not re.search(r"(?m)^<p>\s*\\?\$", text), entry["slug"]  # no TeX left as text
+
+
+def test_code_in_lists_and_quotes_is_highlighted_and_math_is_mathml(runner, client, site_copy):
+    import_site(runner, site_copy("jekyll"))
+    page = client.get("/posts/tuning-the-garden-pump/").text
+    body = page.split('<div class="post-body">', 1)[1]
+    # The fence inside a numbered item: TOML with its comments as code, not <h1>s, and <PLACEHOLDER> kept.
+    assert '<span class="c1"># pressure before the change</span>' in body
+    assert "&lt;PLACEHOLDER&gt;" in body
+    assert "<h1" not in body.split("</article>")[0]
+    # The fence inside a block quote.
+    assert re.search(r"<blockquote>.*?<div class=\"highlight\">.*?quiet.*?</blockquote>", body, re.DOTALL)
+    # Math: inline and display, with no emphasis inserted inside.
+    assert body.count('<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">') == 3
+    assert body.count('display="block"') == 1
+    assert "<em>" not in body and "<msub><mi>𝔼</mi>" in body
+    # A setext heading moved below the page's title; a wrapped #hashtag stays text; a table of contents.
+    assert '<h2 id="results">Results</h2>' in body
+    assert "#greenhouse on the forum" in body
+    assert '<div class="toc">' in body and "<li>TOC</li>" not in body
+    assert '<p class="center"' in body  # the kramdown attribute list after the image
+
+
+def test_embeds_from_the_allowlist_are_sandboxed_iframes_and_others_become_links(runner, client, site_copy):
+    report = import_site(runner, site_copy("jekyll"))
+    seeds = next(entry for entry in report["posts"] if entry["slug"] == "winter-seeds")
+    assert any("ads.example.com" in warning and "link" in warning for warning in seeds["warnings"])
+    page = client.get("/posts/winter-seeds/")
+    frames = re.findall(r"<iframe\b[^>]*>", page.text)
+    assert len(frames) == 1
+    assert 'src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"' in frames[0]
+    assert 'title="Sowing seeds"' in frames[0] and 'loading="lazy"' in frames[0] and "sandbox=" in frames[0]
+    assert '<a href="https://ads.example.com/widget"' in page.text
+    policy = page.headers["Content-Security-Policy"]
+    assert "frame-src https://www.youtube-nocookie.com https://player.vimeo.com" in policy
+    pump = client.get("/posts/tuning-the-garden-pump/").text
+    assert '<iframe src="https://player.vimeo.com/video/76979871"' in pump
+    hugo = import_site(runner, site_copy("hugo"))
+    assert hugo["counts"]["failed"] == 0
+    light = client.get("/posts/first-light/").text
+    assert 'src="https://www.youtube-nocookie.com/embed/aqz-KE-bpKQ" title="Collimating the mirror"' in light
+
+
+def test_docusaurus_mdx_keeps_notes_tabs_titles_and_its_excerpt(runner, client, site_copy):
+    report = import_site(runner, site_copy("docusaurus"))
+    by_slug = {entry["slug"]: entry for entry in report["posts"]}
+    assert by_slug["tabs-and-notes"]["inferred"]["excerpt"] == "<!--more-->"
+    assert by_slug["greetings"]["inferred"]["excerpt"] == "<!--more-->"
+    assert not any("Liquid" in warning for entry in report["posts"] for warning in entry["warnings"])
+    body = client.get("/posts/tabs-and-notes/").text
+    assert '<p class="admonition-title">Note</p>' in body
+    assert '<p class="admonition-title">Keep flux handy</p>' in body
+    assert "<summary>Debian</summary>" in body and "<summary>macOS</summary>" in body
+    assert '<span class="filename">App.tsx</span>' in body
+    assert 'width="280"' in body and "{280}" not in body
+    assert '<span style="color:#e11d48">Red warning text.</span>' in body
+    assert "<span class=\"s1\">'red'</span>" in body  # the JSX inside the code block is shown as written
+    assert "editor&#39;s comment" not in body and "editor's comment" not in body
+    greetings = client.get("/posts/greetings/").text
+    assert '<p class="admonition-title">Mind the cables</p>' in greetings
+
+
+def test_hexo_tag_plugins_become_code_and_images(runner, client, site_copy):
+    import_site(runner, site_copy("hexo"))
+    body = client.get("/posts/pump-install/").text
+    assert "--save" in body and "–save" not in body  # code, so no typographic dash
+    assert re.search(r'<img alt="The wiring diagram" src="/media/[0-9a-f]{16}-wiring\.png">', body)
+    assert "port: 4000" in body.split('<div class="highlight">', 2)[2]
+
+
+def test_pelican_category_shared_by_every_post_is_not_a_tag_and_a_bold_title_shows_once(
+    runner, client, site_copy
+):
+    report = import_site(runner, site_copy("pelican"))
+    by_slug = {entry["slug"]: entry for entry in report["posts"]}
+    assert by_slug["first-harvest"]["tags"] == ["harvest", "tomatoes"]
+    assert by_slug["second-harvest"]["tags"] == []
+    assert by_slug["first-harvest"]["title"] == "First Harvest"
+    page = client.get("/posts/first-harvest/").text
+    assert page.count("First Harvest</h") == 1

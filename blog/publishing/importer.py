@@ -116,13 +116,17 @@ class Importer:
                 result.published_at, result.draft = existing.published_at, existing.draft
                 result.tags = [tag.name for tag in existing.tags]
                 return result
-            parsed = parse_file(path, self.zone)
+            parsed = parse_file(
+                path, self.zone, mdx=True if site and site.generator == "docusaurus" else None
+            )
         except ContentError as error:
             result.error = str(error)
             return result
         except OSError as error:
             result.error = f"cannot read the file: {error.strerror or error}"
             return result
+        if site and site.shared_category:
+            _keep_shared_category(parsed, site.shared_category)
         result.inferred, result.warnings = parsed.inferred, parsed.warnings
         post = existing or self._claim_by_slug(parsed)
         parsed.slug = self._unique_slug(parsed.slug, post, source_path, result.warnings)
@@ -298,3 +302,11 @@ class Importer:
             if not target.exists():
                 shutil.copyfile(parsed.cover_file, target)
         return f"/media/{name}"
+
+
+def _keep_shared_category(parsed: ParsedPost, category: str) -> None:
+    """A category every post of the site shares is no tag: it stays in extra."""
+    if parsed.inferred.get("tags", "").lower() == "category" and parsed.tags == [category]:
+        parsed.tags = []
+        parsed.extra["category"] = category
+        del parsed.inferred["tags"]

@@ -43,6 +43,7 @@ class Site:
     sections: dict[str, str] = field(default_factory=dict)  # Hugo: a pattern per section
     base_url: str = ""  # the old site's own URL: links to it are links inside the site
     content: Path | None = None  # the folder posts' sections are counted from (Hugo, Zola)
+    shared_category: str | None = None  # a category every post has says nothing: not a tag
 
     @property
     def name(self) -> str:
@@ -210,7 +211,22 @@ def _pelican(folder: Path) -> Site | None:
     site.base_url = _base(settings.get("SITEURL"), None)
     site.old_url = "/" + str(settings.get("ARTICLE_URL") or "{slug}.html").lstrip("/")
     _split_posts(site, _files(content, FOLDER_SUFFIXES, skip=tuple(settings.get("STATIC_PATHS") or ())))
+    categories = {_header_value(path, "category") for path in site.posts}
+    if len(site.posts) > 1 and len(categories) == 1 and None not in categories:
+        site.shared_category = categories.pop()
     return site
+
+
+def _header_value(path: Path, name: str) -> str | None:
+    """A value of a Pelican `Key: value` header, read from the first lines of the file."""
+    with path.open(encoding="utf-8", errors="replace") as file:
+        for line in file:
+            if not line.strip():
+                break
+            key, colon, value = line.partition(":")
+            if colon and key.strip().lower() == name:
+                return value.strip()
+    return None
 
 
 def _python_settings(path: Path) -> dict:
