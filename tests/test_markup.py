@@ -114,3 +114,23 @@ def test_a_hostile_iframe_is_never_kept():
 def test_mathml_cannot_smuggle_script():
     post = render('<math><mtext><script>alert(1)</script></mtext><maction actiontype="x">y</maction></math>')
     assert "<script" not in post.html and "maction" not in post.html
+
+
+def test_front_matter_after_a_blank_line_is_read_with_a_warning():
+    post = parse_text("\n---\ntitle: Late start\ndate: 2020-02-02\n---\n\nBody text.", Path("x.md"), UTC_ZONE)
+    assert post.title == "Late start" and "title:" not in post.html
+    assert any("blank lines" in warning for warning in post.warnings)
+
+
+def test_front_matter_without_its_opening_line_is_read_with_a_warning():
+    post = parse_text(
+        "title: No opener\ndate: 2020-02-02\ntags: [a, b]\n---\n\nBody text.", Path("x.md"), UTC_ZONE
+    )
+    assert post.title == "No opener" and post.tags == ["a", "b"]
+    assert "date:" not in post.html and post.html == "<p>Body text.</p>"
+    assert any("no opening '---'" in warning for warning in post.warnings)
+
+
+def test_a_pelican_header_is_still_a_pelican_header():
+    post = parse_text("Title: Plain\nDate: 2020-02-02\n\nBody.\n\n---\n\nMore.", Path("x.md"), UTC_ZONE)
+    assert post.title == "Plain" and "<hr>" in post.html and not post.warnings

@@ -364,3 +364,17 @@ def test_pelican_category_shared_by_every_post_is_not_a_tag_and_a_bold_title_sho
     assert by_slug["first-harvest"]["title"] == "First Harvest"
     page = client.get("/posts/first-harvest/").text
     assert page.count("First Harvest</h") == 1
+
+
+def test_a_slug_two_posts_want_is_kept_by_the_older_and_the_report_says_so(runner, site_copy):
+    root = site_copy("hexo")
+    # A newer post with the same title, under a file name that sorts first.
+    (root / "source" / "_posts" / "a-maintenance-again.md").write_text(
+        "---\ntitle: Maintenance\nslug: maintenance\ndate: 2016-01-01 10:00:00\n---\n\nAgain.\n"
+    )
+    report = import_site(runner, root)
+    by_path = {Path(entry["path"]).name: entry for entry in report["posts"]}
+    assert by_path["maintenance.md"]["slug"] == "maintenance"
+    assert by_path["a-maintenance-again.md"]["slug"] == "maintenance-2"
+    warning = by_path["a-maintenance-again.md"]["warnings"][0]
+    assert "maintenance.md, the older post (2015-04-01), which keeps the plain slug" in warning

@@ -69,6 +69,7 @@ def parse_text(
     """Turn a post's text into its fields; path gives the file-name and folder fallbacks."""
     front = split_front_matter(text)
     meta = normalise_metadata(front.metadata, front.body, path, zone, mtime)
+    meta.warnings[:0] = front.warnings
     meta.mdx = path.suffix.lower() == ".mdx" if mdx is None else mdx
     rendered = render_text(front.body, meta)
     if not rendered.excerpt:

@@ -84,6 +84,7 @@ class Importer:
         self.slug_owners = {slug: post_id for slug, post_id in session.execute(select(Post.slug, Post.id))}
         # Ids of tags that existed before the current file (so a rolled-back file cannot stale them).
         self.tag_ids: dict[str, int] = {}
+        self.written_dates: dict[str, datetime] = {}  # slug -> date, to say which post keeps a slug
         self.files = FileCopier(media_folder, dry_run)
         self._links: LinkMap | None = None
         self.to_relink: list[
@@ -129,7 +130,8 @@ class Importer:
             _keep_shared_category(parsed, site.shared_category)
         result.inferred, result.warnings = parsed.inferred, parsed.warnings
         post = existing or self._claim_by_slug(parsed)
-        parsed.slug = self._unique_slug(parsed.slug, post, source_path, result.warnings)
+        parsed.slug = self._unique_slug(parsed.slug, post, source_path, result.warnings, parsed.published_at)
+        self.written_dates[parsed.slug] = parsed.published_at
         old_path = self._bring_site(site, path, parsed, result)
         fields = self._fields(parsed, source_path)
         if post is None:
@@ -266,7 +268,9 @@ class Importer:
         for path in self._free_redirects(wanted, post.slug, present, parsed.warnings):
             post.redirects.append(Redirect(old_path=path))
 
-    def _unique_slug(self, wanted: str, post: Post | None, source_path: str, warnings: list[str]) -> str:
+    def _unique_slug(
+        self, wanted: str, post: Post | None, source_path: str, warnings: list[str], published_at: datetime
+    ) -> str:
         slug, number = wanted, 1
         while True:
             owner = self.slug_owners.get(slug)
@@ -278,7 +282,10 @@ class Importer:
             slug = f"{wanted}-{number}"
         if slug != wanted:
             holder = self.written.get(wanted) or "an existing post"
-            warnings.append(f"slug '{wanted}' is taken by {holder}; this post is at '{slug}'")
+            why = ""
+            if (older := self.written_dates.get(wanted)) is not None and older <= published_at:
+                why = f", the older post ({older.date().isoformat()}), which keeps the plain slug"
+            warnings.append(f"slug '{wanted}' is taken by {holder}{why}; this post is at '{slug}'")
         return slug
 
     def _tag_ids(self, names: list[str]) -> list[int]:

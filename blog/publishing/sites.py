@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
+from dateutil import parser as dateparser
 
 MARKDOWN = {".md", ".markdown", ".mdx"}
 FOLDER_SUFFIXES = MARKDOWN | {".txt"}  # a plain folder also takes .txt posts
@@ -61,6 +62,30 @@ class Site:
         }
 
 
+DATE_LINE = re.compile(r"""^\s*date\s*[:=]\s*["']?([^"'\n]+)""", re.IGNORECASE | re.MULTILINE)
+NAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+
+
+def oldest_first(posts: list[Path]) -> list[Path]:
+    """Posts in the order they were written (file name date, else the front matter's `date`), so
+    that of two posts wanting one slug the older keeps it; undated posts last, in path order."""
+    return sorted(posts, key=_written_on)
+
+
+def _written_on(path: Path) -> str:
+    name = path.parent.name if path.stem in {"index", "_index"} else path.stem
+    if found := NAME_DATE.match(name):
+        return found[1]
+    try:
+        with path.open(encoding="utf-8", errors="replace") as file:
+            head = file.read(4000)
+        if found := DATE_LINE.search(head):
+            return dateparser.parse(found[1].strip()).date().isoformat()
+    except (OSError, ValueError, OverflowError):
+        pass
+    return "9999"
+
+
 def recognise(folder: Path, assets: list[Path] | None = None, old_url: str | None = None) -> Site:
     """The site rooted at folder; assets and old_url, when given, override what was read."""
     folder = folder.resolve()
@@ -71,6 +96,8 @@ def recognise(folder: Path, assets: list[Path] | None = None, old_url: str | Non
         site = Site("folder", folder, static=[folder])
         _split_posts(site, _files(folder, FOLDER_SUFFIXES), text_posts=True)
     site.static = [path.resolve() for path in assets or []] + [p for p in site.static if p.is_dir()]
+    if site.generator != "folder":
+        site.posts = oldest_first(site.posts)
     if old_url:
         site.old_url, site.sections = old_url, {}
     return site
