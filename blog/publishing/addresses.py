@@ -121,6 +121,15 @@ def lookup_key(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
+def _inside_site(href: str, site: Site | None) -> bool:
+    parts = urlsplit(href)
+    if href.startswith(("#", "/posts/", "/media/", "mailto:")):
+        return False
+    return not (parts.scheme or parts.netloc) or bool(
+        site and site.base_url and href.startswith(site.base_url)
+    )
+
+
 class LinkMap:
     """Old addresses and source files of posts -> their slugs, for rewriting links between posts."""
 
@@ -136,22 +145,26 @@ class LinkMap:
 
     def rewrite(
         self, rendered: str, source: Path, old_path: str | None, site: Site | None
-    ) -> tuple[str, int]:
-        """The HTML with each link to an imported post pointing at its new address; how many."""
-        count = 0
+    ) -> tuple[str, int, int]:
+        """The HTML with each link to an imported post pointing at its new address; how many links
+        were re-pointed, and how many links inside the site are left (a post imported later may be
+        one of them)."""
+        count = unresolved = 0
 
         def replace(match: re.Match) -> str:
-            nonlocal count
+            nonlocal count, unresolved
             href = html.unescape(match[2])
             slug = self._target(href, source, old_path, site)
             if slug is None:
+                unresolved += _inside_site(href, site)
                 return match.group(0)
             count += 1
             fragment = href.partition("#")[2]
             new = f"/posts/{slug}/" + (f"#{fragment}" if fragment else "")
             return f"{match[1]}{html.escape(new, quote=True)}{match[3]}"
 
-        return HREF.sub(replace, rendered), count
+        rewritten = HREF.sub(replace, rendered) if "href" in rendered else rendered
+        return rewritten, count, unresolved
 
     def _target(self, href: str, source: Path, old_path: str | None, site: Site | None) -> str | None:
         base_url = site.base_url if site else ""

@@ -40,6 +40,7 @@ class ImportResult:
     files_copied: dict[str, str] = field(default_factory=dict)  # reference -> media address
     files_missing: list[str] = field(default_factory=list)
     links_rewritten: int = 0
+    links_unresolved: int = 0  # links inside the old site that lead to no known post (yet)
 
     def as_json(self) -> dict:
         data = dict(self.__dict__)
@@ -147,7 +148,8 @@ class Importer:
             post_id = post.id
         self.written[parsed.slug] = source_path
         self.links.add(parsed.slug, parsed.redirects, source_path)
-        self.to_relink.append((post_id, path, old_path, site))
+        if result.links_unresolved:
+            self.to_relink.append((post_id, path, old_path, site))
         result.status, result.slug, result.title = status, fields["slug"], fields["title"]
         result.published_at, result.draft, result.tags = fields["published_at"], fields["draft"], parsed.tags
         return result
@@ -171,7 +173,10 @@ class Importer:
                 result.files_copied[reference] = self.files.store(found)
         parsed.html = rewrite_html(parsed.html, result.files_copied)
         parsed.body = rewrite_source(parsed.body, result.files_copied)
-        parsed.html, result.links_rewritten = self.links.rewrite(parsed.html, path.resolve(), old_path, site)
+        parsed.html, result.links_rewritten, unresolved = self.links.rewrite(
+            parsed.html, path.resolve(), old_path, site
+        )
+        result.links_unresolved = unresolved
         return old_path
 
     def finish(self) -> int:
@@ -181,7 +186,7 @@ class Importer:
             stored = self.session.scalar(select(Post.html).where(Post.id == post_id))
             if stored is None:
                 continue  # rolled back
-            rewritten, count = self.links.rewrite(stored, path.resolve(), old_path, site)
+            rewritten, count, _ = self.links.rewrite(stored, path.resolve(), old_path, site)
             if count and rewritten != stored:
                 self.session.execute(update(Post).where(Post.id == post_id).values(html=rewritten))
                 changed += count
