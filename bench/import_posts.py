@@ -1,9 +1,11 @@
 """Import speed: posts/second into SQLite beside parsing and rendering alone.
 
 Generates a corpus of varied posts (YAML, TOML, JSON, Pelican and bare files; code,
-lists, tables, links, kramdown attributes), then times, in the same run:
+lists, tables, links, kramdown attributes, images beside the posts and under /img/),
+then times, in the same run:
   1. the content pipeline alone (read, split, normalise, render, sanitise), no database;
-  2. `weeknote import`'s path: the same pipeline plus one transaction per file into SQLite.
+  2. `weeknote import`'s path: the same pipeline, the referenced images copied into the
+     media store, plus one transaction per file into SQLite.
 Goal: (2) reaches at least 80% of (1).
 
     python bench/import_posts.py [--posts 1000] [--keep DIR]
@@ -11,8 +13,10 @@ Goal: (2) reaches at least 80% of (1).
 
 import argparse
 import random
+import struct
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,7 +25,8 @@ from flask_migrate import upgrade
 from blog import create_app
 from blog.content import parse_file
 from blog.extensions import db
-from blog.publishing.importer import Importer, collect_paths
+from blog.publishing.importer import Importer
+from blog.publishing.sites import recognise
 
 WORDS = [
     "learning", "rust", "python", "model", "data", "week", "notes", "borrow", "checker",
@@ -54,11 +59,37 @@ def body(rng: random.Random) -> str:
             parts.append(f"[ref{section}]: https://docs.example.com/{section}")
         else:
             parts.append(f'> {sentence(rng)}\n\n<span style="color:#e11d48">{sentence(rng, 5)}</span>')
+        if rng.random() < 0.5:  # an image: root-relative from the static folder, or beside the post
+            picture = rng.randrange(IMAGES)
+            src = f"/img/figure-{picture}.png" if picture % 2 else f"img/figure-{picture}.png"
+            parts.append(f"![Figure {picture}]({src})")
     return "\n\n".join(parts) + "\n"
+
+
+IMAGES = 40
+
+
+def png(seed: int) -> bytes:
+    """A small valid PNG, different for each seed."""
+    raw = b"".join(b"\x00" + bytes([seed % 256, 80, 160]) * 8 for _ in range(8))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_corpus(folder: Path, count: int) -> None:
     rng = random.Random(42)
+    (folder / "img").mkdir()
+    for picture in range(IMAGES):
+        (folder / "img" / f"figure-{picture}.png").write_bytes(png(picture))
     for i in range(count):
         title = f"Post {i}: {sentence(rng, 5)[:-1]}"
         tags = rng.sample(WORDS, 3)
@@ -93,7 +124,8 @@ def main() -> None:
         folder = Path(tmp) / "corpus"
         folder.mkdir()
         write_corpus(folder, args.posts)
-        files, _ = collect_paths([folder])
+        site = recognise(folder)
+        files = site.posts
         zone = ZoneInfo("UTC")
         for path in files[:20]:  # warm caches (Markdown instances, Pygments lexers)
             parse_file(path, zone)
@@ -110,16 +142,19 @@ def main() -> None:
             start = time.perf_counter()
             failed = 0
             for path in files:
-                result = importer.import_file(path)
+                result = importer.import_file(path, site)
                 if result.status == "failed":
                     failed += 1
                     db.session.rollback()
                 else:
                     db.session.commit()
+            importer.finish()
+            db.session.commit()
             import_rate = len(files) / (time.perf_counter() - start)
+            copied = len(list((Path(tmp) / "media").iterdir()))
             db.engine.dispose()
 
-    print(f"posts:                 {len(files)} ({failed} failed)")
+    print(f"posts:                 {len(files)} ({failed} failed), {copied} images in the media store")
     print(f"parse + render only:   {parse_rate:8.1f} posts/s")
     print(f"import into SQLite:    {import_rate:8.1f} posts/s")
     print(f"import / parse ratio:  {import_rate / parse_rate:8.2f}  (goal: at least 0.80)")

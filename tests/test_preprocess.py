@@ -49,7 +49,8 @@ def test_hugo_figure_youtube_and_relref():
     )
     result = preprocess_body(text).text
     assert '<figure><img src="/img/desk.jpg" alt="My desk"><figcaption>Where I write</figcaption>' in result
-    assert "[Watch the video on YouTube](https://www.youtube.com/watch?v=dQw4w9WgXcQ)" in result
+    frame = '<iframe src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ" title="Video on YouTube"'
+    assert frame in result
     assert "[the other post](/posts/other-post/#part-2)" in result
 
 
@@ -63,8 +64,8 @@ def test_fence_info_with_highlighted_lines():
     text = '```js{2,4-5}\na\n```\n\n```python title="app.py"\nb\n```\n\n~~~jsx:title=App.jsx\nc\n~~~'
     lines = preprocess_body(text).text.split("\n")
     assert lines[0] == '```js hl_lines="2 4 5"'
-    assert lines[4] == "```python"
-    assert lines[8] == "~~~jsx"
+    assert lines[4] == '```python title="app.py"'  # pymdownx.superfences shows the title
+    assert lines[8] == '~~~jsx title="App.jsx"'  # Gatsby's form
 
 
 def test_kramdown_toc_and_attribute_gap():

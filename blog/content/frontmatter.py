@@ -8,7 +8,7 @@ Formats: YAML between ``---`` lines (Jekyll, Hugo, Gatsby, Next.js), TOML betwee
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -41,6 +41,7 @@ class FrontMatter:
     metadata: dict[str, Any]
     body: str  # without the blank lines that separate it from the metadata
     format: str  # yaml, toml, json, pelican or none
+    warnings: list[str] = field(default_factory=list)
 
 
 def split_front_matter(text: str) -> FrontMatter:
@@ -48,6 +49,8 @@ def split_front_matter(text: str) -> FrontMatter:
     for name, handler in (("yaml", YAMLHandler()), ("toml", TOMLHandler())):
         if handler.detect(text):
             return _split_delimited(text, name, handler)
+    if (malformed := _split_malformed(text)) is not None:
+        return malformed
     if text.startswith("{"):
         return _split_json(text)
     pelican = _split_pelican(text)
@@ -87,6 +90,35 @@ def _split_delimited(text: str, name: str, handler: BaseHandler) -> FrontMatter:
             f"front matter must be 'key: value' pairs, not a {type(metadata).__name__}", line=2
         )
     return FrontMatter(metadata, body.lstrip("\n"), name)
+
+
+def _split_malformed(text: str) -> FrontMatter | None:
+    """Front matter after blank lines, or with no opening `---`, read when nothing else can be meant."""
+    stripped = text.lstrip("\n \t")
+    if stripped != text and stripped.startswith(("---\n", "+++\n")):
+        for name, handler in (("yaml", YAMLHandler()), ("toml", TOMLHandler())):
+            if handler.detect(stripped):
+                try:
+                    front = _split_delimited(stripped, name, handler)
+                except ContentError:
+                    return None
+                front.warnings.append(
+                    "the front matter starts after blank lines; it was read as front matter"
+                )
+                return front
+        return None
+    head, separator, body = text.partition("\n---\n")
+    lines = head.split("\n")
+    if not separator or len(lines) > 40 or "" in lines or not PELICAN_LINE.match(lines[0]):
+        return None
+    try:
+        metadata = yaml.load(head, Loader=YAML_LOADER)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(metadata, dict) or not {str(key).lower() for key in metadata} & PELICAN_KEYS:
+        return None
+    warning = "the front matter has no opening '---' line; the lines before the first '---' were read as it"
+    return FrontMatter(metadata, body.lstrip("\n"), "yaml", [warning])
 
 
 def _split_json(text: str) -> FrontMatter:

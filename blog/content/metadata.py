@@ -59,6 +59,7 @@ class Metadata:
     extra: dict[str, Any] = field(default_factory=dict)
     inferred: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    mdx: bool = False  # the body is MDX (Docusaurus, .mdx files)
 
 
 class _Source:

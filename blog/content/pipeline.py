@@ -6,6 +6,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from blog.content.embeds import rewrite_iframes
 from blog.content.errors import ContentError
 from blog.content.frontmatter import split_front_matter
 from blog.content.headings import has_h1, remove_title_h1
@@ -17,7 +18,7 @@ from blog.content.sanitize import sanitize_html
 from blog.content.summary import first_paragraph, html_to_text, reading_minutes, split_more
 
 # Part of every content hash: bump it when rendering changes so re-imports re-render.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 @dataclass
@@ -42,6 +43,7 @@ class ParsedPost:
     content_hash: str
     inferred: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)  # the front matter as written
 
 
 def hash_source(raw: bytes) -> str:
@@ -49,11 +51,11 @@ def hash_source(raw: bytes) -> str:
     return hashlib.sha256(PIPELINE_VERSION.encode() + b"\0" + raw).hexdigest()
 
 
-def parse_file(path: Path, zone: tzinfo, max_bytes: int = MAX_BYTES) -> ParsedPost:
-    """Read, split, normalise, render and sanitise one post file."""
+def parse_file(path: Path, zone: tzinfo, max_bytes: int = MAX_BYTES, mdx: bool | None = None) -> ParsedPost:
+    """Read, split, normalise, render and sanitise one post file (MDX when .mdx, unless told)."""
     text, raw = read_source(path, max_bytes)
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    return parse_text(text, path, zone, mtime=mtime, content_hash=hash_source(raw))
+    return parse_text(text, path, zone, mtime=mtime, content_hash=hash_source(raw), mdx=mdx)
 
 
 def parse_text(
@@ -62,10 +64,13 @@ def parse_text(
     zone: tzinfo,
     mtime: datetime | None = None,
     content_hash: str | None = None,
+    mdx: bool | None = None,
 ) -> ParsedPost:
     """Turn a post's text into its fields; path gives the file-name and folder fallbacks."""
     front = split_front_matter(text)
     meta = normalise_metadata(front.metadata, front.body, path, zone, mtime)
+    meta.warnings[:0] = front.warnings
+    meta.mdx = path.suffix.lower() == ".mdx" if mdx is None else mdx
     rendered = render_text(front.body, meta)
     if not rendered.excerpt:
         raise ContentError("the post has no text: write something below the front matter")
@@ -90,6 +95,7 @@ def parse_text(
         content_hash=content_hash or hash_source(text.encode()),
         inferred=meta.inferred,
         warnings=meta.warnings + [],
+        metadata=front.metadata,
     )
 
 
@@ -111,12 +117,12 @@ def render_text(body: str, meta: Metadata) -> RenderedText:
 
 def render_body(body: str, meta: Metadata) -> tuple[str, str]:
     """Render the body to safe HTML and settle the excerpt (recording where it came from)."""
-    prepared = preprocess_body(remove_title_h1(body, meta.title))
+    prepared = preprocess_body(remove_title_h1(body, meta.title), mdx=meta.mdx)
     meta.warnings.extend(prepared.warnings)
-    html = render_markdown_safely(prepared.text)
+    html = render_markdown_safely(prepared.text, meta.warnings)
     excerpt = meta.excerpt
     if excerpt is None and (before := split_more(prepared.text)) is not None:
-        excerpt = html_to_text(render_markdown_safely(before))
+        excerpt = html_to_text(render_markdown_safely(before, []))
         meta.inferred["excerpt"] = "<!--more-->"
     if not excerpt:
         excerpt = first_paragraph(html) or html_to_text(html)[:300]
@@ -124,6 +130,8 @@ def render_body(body: str, meta: Metadata) -> tuple[str, str]:
     return html, excerpt
 
 
-def render_markdown_safely(text: str) -> str:
-    """Markdown to sanitised HTML; a remaining `# H1` is shifted below the page's title."""
-    return sanitize_html(render_markdown(text, shift_headings=has_h1(text)))
+def render_markdown_safely(text: str, warnings: list[str] | None = None) -> str:
+    """Markdown to sanitised HTML; a remaining `# H1` is shifted below the page's title, and each
+    iframe is kept as a video embed or turned into a link (with a warning)."""
+    rendered = render_markdown(text, shift_headings=has_h1(text))
+    return sanitize_html(rewrite_iframes(rendered, [] if warnings is None else warnings))

@@ -10,6 +10,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from blog.content.dialects import inline_display_math, rewrite_lines, rewrite_mdx
+from blog.content.embeds import youtube
 from blog.content.headings import FENCE, iter_lines
 from blog.content.slugs import slugify
 
@@ -21,6 +23,9 @@ LIQUID_BLOCK_OPEN = re.compile(r"^\s*\{%-?\s*highlight\s+(?P<lang>[\w+#.-]+)[^%]
 LIQUID_BLOCK_CLOSE = re.compile(r"^\s*\{%-?\s*endhighlight\s*-?%\}\s*$")
 HUGO_BLOCK_OPEN = re.compile(r'^\s*\{\{[<%]\s*highlight\s+"?(?P<lang>[\w+#.-]+)"?[^>%]*[>%]\}\}\s*$')
 HUGO_BLOCK_CLOSE = re.compile(r"^\s*\{\{[<%]\s*/\s*highlight\s*[>%]\}\}\s*$")
+# Hexo: {% codeblock [title] lang:js %} ... {% endcodeblock %}, and {% code %} ... {% endcode %}.
+HEXO_BLOCK_OPEN = re.compile(r"^\s*\{%-?\s*(?P<tag>codeblock|code)\b(?P<args>[^%]*)-?%\}\s*$")
+HEXO_BLOCK_CLOSE = re.compile(r"^\s*\{%-?\s*end(?:codeblock|code)\s*-?%\}\s*$")
 INLINE = re.compile(
     CODE_SPAN
     + r"|(?P<raw>\{%-?\s*raw\s*-?%\}(?P<raw_body>.*?)\{%-?\s*endraw\s*-?%\})"
@@ -34,6 +39,10 @@ INLINE = re.compile(
 KRAMDOWN_TOC = re.compile(r"^(?:[*+-]|1\.)[ \t]+.*\n\{:\s*toc\s*\}[ \t]*$", re.MULTILINE)
 KRAMDOWN_OPTIONS = re.compile(r"^\{::options\b.*?/\}[ \t]*$", re.MULTILINE)
 HIGHLIGHT_SPEC = re.compile(r"\{([\d,\s-]+)\}")
+# Pelican's {static}/{filename}/{attach} and Zola's @/ name a file from the content folder.
+CONTENT_LINK = re.compile(
+    r"(?<=\]\()(?:\{(?:static|filename|attach)\}|@(?=/))|(?<=src=\")\{(?:static|attach)\}"
+)
 
 
 @dataclass
@@ -42,7 +51,7 @@ class Preprocessed:
     warnings: list[str] = field(default_factory=list)
 
 
-def preprocess_body(text: str) -> Preprocessed:
+def preprocess_body(text: str, mdx: bool = False) -> Preprocessed:
     """Return Markdown that Python-Markdown renders as the original generator would."""
     result = Preprocessed("")
     out: list[str] = []
@@ -51,7 +60,7 @@ def preprocess_body(text: str) -> Preprocessed:
 
     def flush() -> None:
         if prose:
-            out.append(_rewrite_prose("\n".join(prose), result.warnings))
+            out.append(_rewrite_prose("\n".join(rewrite_lines(prose, mdx)), result.warnings, mdx))
             prose.clear()
 
     for _, line, is_code in iter_lines(text):
@@ -69,6 +78,10 @@ def preprocess_body(text: str) -> Preprocessed:
             flush()
             out.append(f"```{opening['lang']}")
             block_close = LIQUID_BLOCK_CLOSE if opening.re is LIQUID_BLOCK_OPEN else HUGO_BLOCK_CLOSE
+        elif (opening := HEXO_BLOCK_OPEN.match(line)) is not None:
+            flush()
+            out.append(_hexo_fence(opening["args"]))
+            block_close = HEXO_BLOCK_CLOSE
         else:
             prose.append(line)
     flush()
@@ -79,8 +92,16 @@ def preprocess_body(text: str) -> Preprocessed:
     return result
 
 
+def _hexo_fence(args: str) -> str:
+    """{% codeblock Title lang:js %} -> ```js title="Title"."""
+    lang = re.search(r"\blang:([\w+#.-]+)", args)
+    title = re.sub(r"\b(?:lang|line_number|highlight|first_line|mark|wrap):\S*", "", args).strip()
+    title = title.split(" http", 1)[0].strip().replace('"', "'")
+    return f"```{lang[1] if lang else ''}" + (f' title="{title}"' if title else "")
+
+
 def _rewrite_fence(match: re.Match) -> str:
-    """```js{2,4} title="a.js" -> ```js hl_lines="2 4" (Python-Markdown's form)."""
+    """```js{2,4} title="a.js" -> ```js hl_lines="2 4" title="a.js" (pymdownx.superfences' form)."""
     info = match["info"].strip()
     if info.startswith("{"):
         return match.group(0)
@@ -91,6 +112,8 @@ def _rewrite_fence(match: re.Match) -> str:
     elif hl := re.search(r"hl_lines=([\"'])(.*?)\1", info):
         lines = _line_numbers(hl.group(2).replace(" ", ","))
     suffix = f' hl_lines="{" ".join(map(str, lines))}"' if lines else ""
+    if title := re.search(r"""title=(["'])(.+?)\1|:title=([^\s{]+)""", info):
+        suffix += ' title="{}"'.format((title.group(2) or title.group(3)).replace('"', "'"))
     return f"{match['indent']}{match['fence']}{lang}{suffix}"
 
 
@@ -103,9 +126,13 @@ def _line_numbers(spec: str) -> list[int]:
     return numbers
 
 
-def _rewrite_prose(text: str, warnings: list[str]) -> str:
+def _rewrite_prose(text: str, warnings: list[str], mdx: bool = False) -> str:
+    if mdx:
+        text = rewrite_mdx(text)  # before Liquid: style={{...}} is JSX there
+    text = inline_display_math(text)
     text = KRAMDOWN_TOC.sub("[TOC]", text)
     text = KRAMDOWN_OPTIONS.sub("", text)
+    text = CONTENT_LINK.sub("", text)
     return INLINE.sub(lambda match: _replace(match, warnings), text)
 
 
@@ -128,8 +155,21 @@ def _replace(match: re.Match, warnings: list[str]) -> str:
 def _liquid_tag(tag: str, args: str, original: str, warnings: list[str]) -> str:
     if tag in {"post_url", "link"}:
         return post_path(args.split()[0]) if args else ""
+    if tag in {"asset_img", "asset_path", "asset_link"} and args:
+        return _hexo_asset(tag, args)
     warnings.append(f"Liquid tag {original} has no Weeknote equivalent; left out of the page")
     return ""
+
+
+def _hexo_asset(tag: str, args: str) -> str:
+    """Hexo's post asset tags name a file in the folder beside the post (files.py finds it there)."""
+    name, _, title = args.partition(" ")
+    title = title.strip().strip("\"'")
+    if tag == "asset_path":
+        return name
+    if tag == "asset_link":
+        return f"[{title or name}]({name})"
+    return f"![{title}]({name})"
 
 
 def _liquid_output(expression: str, original: str, warnings: list[str]) -> str:
@@ -152,9 +192,10 @@ def _shortcode(match: re.Match, warnings: list[str]) -> str:
     if name == "figure":
         return _figure(args)
     if name == "youtube":
+        return youtube(args.get("id", positional), args.get("title", ""))
+    if name == "vimeo":
         video = args.get("id", positional)
-        title = args.get("title", "Watch the video on YouTube")
-        return f"[{title}](https://www.youtube.com/watch?v={video})"
+        return f'\n\n<iframe src="https://player.vimeo.com/video/{html.escape(video)}" title="{html.escape(args.get("title", ""))}"></iframe>\n\n'  # noqa: E501
     if name in {"relref", "ref"}:
         target, _, anchor = positional.partition("#")
         return post_path(target) + (f"#{anchor}" if anchor else "")

@@ -4,7 +4,22 @@ import threading
 
 import markdown
 
-EXTENSIONS = ["extra", "toc", "codehilite", "smarty", "sane_lists"]
+from blog.content.dialects import ADMONITION_TYPES
+from blog.content.math import render_math
+
+# Python-Markdown's `extra` without its fenced_code: pymdownx.superfences reads fences nested in list
+# items and block quotes, with titles (title="App.tsx") and highlighted lines.
+EXTENSIONS = [
+    "abbr", "attr_list", "def_list", "footnotes", "md_in_html", "tables",
+    "toc", "smarty", "sane_lists",
+    "pymdownx.highlight", "pymdownx.superfences", "pymdownx.arithmatex",
+    "pymdownx.blocks.admonition", "pymdownx.blocks.details",
+]  # fmt: skip
+CONFIGS = {
+    "pymdownx.highlight": {"css_class": "highlight", "guess_lang": False, "use_pygments": True},
+    "pymdownx.arithmatex": {"generic": True},
+    "pymdownx.blocks.admonition": {"types": list(ADMONITION_TYPES)},
+}
 _local = threading.local()
 
 
@@ -14,10 +29,7 @@ def _renderer(baselevel: int) -> markdown.Markdown:
     if baselevel not in cache:
         cache[baselevel] = markdown.Markdown(
             extensions=EXTENSIONS,
-            extension_configs={
-                "codehilite": {"css_class": "highlight", "guess_lang": False},
-                "toc": {"baselevel": baselevel},
-            },
+            extension_configs=CONFIGS | {"toc": {"baselevel": baselevel}},
             output_format="html",
         )
     return cache[baselevel]
@@ -27,6 +39,6 @@ def render_markdown(text: str, shift_headings: bool = False) -> str:
     """Render text; shift_headings turns `#` into <h2> so the page title stays the only <h1>."""
     renderer = _renderer(2 if shift_headings else 1)
     try:
-        return renderer.convert(text)
+        return render_math(renderer.convert(text))
     finally:
         renderer.reset()

@@ -4,23 +4,47 @@ from copy import deepcopy
 
 import nh3
 
+from blog.content.embeds import SANDBOX, is_allowed_frame
+from blog.content.math import MATHML_ATTRIBUTES, MATHML_TAGS
+
 ATTRIBUTES = deepcopy(nh3.ALLOWED_ATTRIBUTES)
 ATTRIBUTES["*"] = {"class", "title", "style", "lang", "dir"}
 for _tag in ("h1", "h2", "h3", "h4", "h5", "h6", "li", "sup", "dt", "a", "figure"):
     ATTRIBUTES.setdefault(_tag, set()).add("id")
 ATTRIBUTES["a"] |= {"href", "hreflang"}
-ATTRIBUTES["img"] |= {"title", "loading"}
+ATTRIBUTES["img"] |= {"title", "loading", "srcset", "sizes"}
 ATTRIBUTES["ol"] |= {"reversed", "type"}
 ATTRIBUTES["abbr"] = {"title"}
+ATTRIBUTES["details"] = {"open"}
+for _tag in MATHML_TAGS:
+    ATTRIBUTES[_tag] = set(MATHML_ATTRIBUTES)
+ATTRIBUTES["iframe"] = {"src", "title", "width", "height"}
+# Every iframe is sandboxed, lazy and sends no full referrer, whatever the source said.
+IFRAME_SETTINGS = {
+    "sandbox": SANDBOX,
+    "loading": "lazy",
+    "referrerpolicy": "strict-origin-when-cross-origin",
+    "allow": "fullscreen; picture-in-picture",
+}
+
+
+def _filter(tag: str, attribute: str, value: str) -> str | None:
+    """An iframe keeps its src only when it is an allowlisted video embed (content/embeds.py)."""
+    if tag == "iframe" and attribute == "src" and not is_allowed_frame(value):
+        return None
+    return value
+
 
 OPTIONS = {
-    "tags": nh3.ALLOWED_TAGS | {"figure", "figcaption", "details", "summary", "mark"},
+    "tags": nh3.ALLOWED_TAGS | {"figure", "figcaption", "details", "summary", "mark", "iframe"} | MATHML_TAGS,
     "clean_content_tags": {"script", "style"},
     "attributes": ATTRIBUTES,
     "tag_attribute_values": {"a": {"target": {"_blank"}}},
     "filter_style_properties": {"color", "background-color"},
     "link_rel": "noopener noreferrer",
     "strip_comments": True,
+    "attribute_filter": _filter,
+    "set_tag_attribute_values": {"iframe": IFRAME_SETTINGS},
 }
 _cleaner = nh3.Cleaner(**OPTIONS)
 

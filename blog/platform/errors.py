@@ -10,6 +10,7 @@ from flask import Flask, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from blog.extensions import db
 from blog.models import Redirect
@@ -21,6 +22,8 @@ NOT_FOUND_CACHE = "public, max-age=60"
 
 
 def init_app(app: Flask) -> None:
+    # First of all hooks: before urls.redirect_on_site_url answers Werkzeug's 308 slash redirect.
+    app.before_request_funcs.setdefault(None, []).insert(0, old_address_before_slash)
     app.register_error_handler(404, not_found)
     app.register_error_handler(429, too_many_requests)
     app.register_error_handler(CSRFError, form_expired)
@@ -31,13 +34,27 @@ def in_console() -> bool:
     return "admin" in request.blueprints
 
 
-def not_found(error: HTTPException):
-    """Answer 301 for an old path of an imported post, else show the 404 page."""
-    path = request.path
+def old_address(path: str):
+    """A 301 to the post that once lived at path (with or without its trailing slash), else None."""
     candidates = {path, path.rstrip("/") or "/", path.rstrip("/") + "/"}
     old = db.session.scalar(select(Redirect).join(Redirect.post).where(Redirect.old_path.in_(candidates)))
-    if old is not None:
-        return redirect(url_for("posts.show", slug=old.post.slug), code=301)
+    if old is None:
+        return None
+    return redirect(url_for("posts.show", slug=old.post.slug), code=301)
+
+
+def old_address_before_slash():
+    """An old address such as /posts/a.html that a route would first send to /posts/a.html/ (308):
+    answer the one 301 straight away."""
+    if isinstance(request.routing_exception, RequestRedirect):
+        return old_address(request.path)
+    return None
+
+
+def not_found(error: HTTPException):
+    """Answer 301 for an old path of an imported post, else show the 404 page."""
+    if (moved := old_address(request.path)) is not None:
+        return moved
     return render_template("errors/404.html"), 404, {"Cache-Control": NOT_FOUND_CACHE}
 
 

@@ -6,9 +6,12 @@ from html.parser import HTMLParser
 
 from flask import Flask, Response, current_app
 
+from blog.content.embeds import FRAME_HOSTS
+
 BASE_POLICY = (
     "default-src 'none'; img-src 'self' https: data:; style-src 'self'; font-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'; manifest-src 'self'"
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'; manifest-src 'self'; "
+    f"frame-src {' '.join(FRAME_HOSTS)}"  # the video embeds a post may show (content/embeds.py)
 )
 NON_HTML_POLICY = "default-src 'none'; frame-ancestors 'none'"
 HEADERS = {

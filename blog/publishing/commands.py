@@ -13,7 +13,8 @@ from blog.extensions import db
 from blog.models import Post
 from blog.platform.zones import site_zone
 from blog.publishing.exporter import export_post
-from blog.publishing.importer import Importer, ImportResult, collect_paths
+from blog.publishing.importer import Importer, ImportResult
+from blog.publishing.sites import Site, recognise
 
 STATUSES = ("imported", "updated", "unchanged", "failed")
 
@@ -27,10 +28,19 @@ def init_app(app: Flask) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Report what would happen; save nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--assets",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A folder where root-relative files (/img/a.png) live; repeatable.",
+)
+@click.option("--old-url", help="The old address pattern, e.g. /:year/:month/:day/:title.html.")
 @with_appcontext
-def import_command(paths: tuple[Path, ...], dry_run: bool, as_json: bool) -> None:
-    """Import Markdown posts from files or folders (.md .markdown .mdx .txt)."""
-    files, results = collect_paths(list(paths))
+def import_command(
+    paths: tuple[Path, ...], dry_run: bool, as_json: bool, assets: tuple[Path, ...], old_url: str | None
+) -> None:
+    """Import a site's root folder, folders of posts or files (.md .markdown .mdx .txt)."""
+    sites, files, results = collect(list(paths), list(assets), old_url)
     importer = Importer(
         db.session,
         site_zone(),
@@ -42,24 +52,63 @@ def import_command(paths: tuple[Path, ...], dry_run: bool, as_json: bool) -> Non
         label="Importing",
         file=sys.stderr,
         show_pos=True,
-        item_show_func=lambda path: path.name if path else "",
+        item_show_func=lambda item: item[0].name if item else "",
     ) as bar:
-        for path in bar:
-            results.append(_import_one(importer, path, dry_run))
+        for path, site in bar:
+            results.append(_import_one(importer, path, site, dry_run))
+    relinked = 0 if dry_run else importer.finish()
+    db.session.commit()
     counts = {status: sum(r.status == status for r in results) for status in STATUSES}
+    not_posts = [{"path": str(path), "reason": reason} for site in sites for path, reason in site.not_posts]
+    totals = {
+        "files_copied": len({new for r in results for new in r.files_copied.values()}),
+        "files_missing": sum(len(r.files_missing) for r in results),
+        "old_addresses": sum(len(r.old_addresses) for r in results),
+        "links_rewritten": sum(r.links_rewritten for r in results) + relinked,
+        "not_posts": len(not_posts),
+    }
     if as_json:
-        report = {"posts": [r.as_json() for r in results], "counts": counts, "dry_run": dry_run}
+        report = {
+            "sites": [site.describe() for site in sites],
+            "posts": [r.as_json() for r in results],
+            "not_posts": not_posts,
+            "counts": counts,
+            "totals": totals,
+            "dry_run": dry_run,
+        }
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
+        _print_sites(sites)
         _print_summary(results, counts, dry_run)
+        _print_totals(totals, not_posts)
     if counts["failed"]:
         sys.exit(1)
 
 
-def _import_one(importer: Importer, path: Path, dry_run: bool) -> ImportResult:
+def collect(
+    paths: list[Path], assets: list[Path], old_url: str | None
+) -> tuple[list[Site], list[tuple[Path, Site]], list[ImportResult]]:
+    """The sites recognised, every post file with its site, and a failed result per missing path."""
+    sites: list[Site] = []
+    files: dict[Path, Site] = {}
+    missing: list[ImportResult] = []
+    for path in paths:
+        if path.is_dir():
+            site = recognise(path, assets, old_url)
+            sites.append(site)
+            files.update((post, site) for post in site.posts if post not in files)
+        elif path.is_file():
+            site = recognise(path.parent, assets, old_url) if assets or old_url else None
+            files.setdefault(path, site or Site("folder", path.parent.resolve()))
+        else:
+            missing.append(ImportResult(str(path), error="no such file or folder"))
+    return sites, list(files.items()), missing
+
+
+def _import_one(importer: Importer, path: Path, site: Site, dry_run: bool) -> ImportResult:
     """Import one file in its own transaction, so a bad file never blocks the others."""
     try:
-        result = importer.import_file(path)
+        result = importer.import_file(path, site)
     except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
         db.session.rollback()
         first_line = str(error).splitlines()[0] if str(error) else ""
@@ -84,10 +133,36 @@ def _print_summary(results: list[ImportResult], counts: dict[str, int], dry_run:
         if r.inferred:
             sources = ", ".join(f"{name} from {source}" for name, source in r.inferred.items())
             click.echo(f"{'':<10} inferred: {sources}")
+        if r.files_copied or r.files_missing:
+            click.echo(f"{'':<10} files: {len(r.files_copied)} copied, {len(r.files_missing)} missing")
+        if r.old_addresses:
+            click.echo(f"{'':<10} old addresses: {', '.join(r.old_addresses)}")
         for warning in r.warnings:
             click.secho(f"{'':<10} warning: {warning}", fg="yellow")
     summary = ", ".join(f"{counts[status]} {status}" for status in STATUSES)
     click.echo(f"\n{len(results)} files: {summary}" + (" (dry run: nothing saved)" if dry_run else ""))
+
+
+def _print_sites(sites: list[Site]) -> None:
+    for site in sites:
+        about = site.describe()
+        click.echo(f"Recognised {site.name} at {site.root}: {about['posts']} posts")
+        if about["static"]:
+            click.echo(f"  static files from: {', '.join(about['static'])}")
+        if about["old_url"]:
+            click.echo(f"  old addresses: {about['old_url']}")
+    if sites:
+        click.echo("")
+
+
+def _print_totals(totals: dict[str, int], not_posts: list[dict]) -> None:
+    click.echo(
+        f"{totals['files_copied']} files copied, {totals['files_missing']} missing; "
+        f"{totals['old_addresses']} old addresses registered; "
+        f"{totals['links_rewritten']} links between posts re-pointed"
+    )
+    for entry in not_posts:
+        click.echo(f"not imported: {entry['path']}: {entry['reason']}")
 
 
 @click.command("export")

@@ -6,6 +6,7 @@ from pathlib import Path
 import yaml
 
 from blog.models import Post
+from blog.publishing.files import media_names
 
 
 def build_front_matter(post: Post) -> dict:
@@ -28,10 +29,15 @@ def build_front_matter(post: Post) -> dict:
 
 
 def export_post(post: Post, folder: Path, media_folder: Path) -> Path:
-    """Write one post as folder/<slug>.md, with its cover image copied beside it."""
+    """Write one post as folder/<slug>.md, with its cover image and the files it shows beside it."""
     front = yaml.safe_dump(build_front_matter(post), sort_keys=False, allow_unicode=True)
     target = folder / f"{post.slug}.md"
-    target.write_text(f"---\n{front}---\n\n{post.body}", encoding="utf-8")
+    body = post.body
+    for name in media_names(body):
+        if (media_folder / name).is_file():
+            shutil.copyfile(media_folder / name, folder / name)
+            body = body.replace(f"/media/{name}", name)  # beside the post: importing it copies it back
+    target.write_text(f"---\n{front}---\n\n{body}", encoding="utf-8")
     if post.cover_image and post.cover_image.startswith("/media/"):
         source = media_folder / post.cover_image.removeprefix("/media/")
         if source.is_file():

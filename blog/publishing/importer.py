@@ -6,14 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from blog.content import ContentError, ParsedPost, parse_file
 from blog.content.pipeline import hash_source
 from blog.content.reader import MAX_BYTES
 from blog.models import Post, PostTag, Redirect, utcnow
+from blog.publishing.addresses import LinkMap, old_address
+from blog.publishing.files import FileCopier, find_file, references, rewrite_html, rewrite_source
 from blog.publishing.post_links import free_redirects, tag_ids
+from blog.publishing.sites import Site
 
 POST_SUFFIXES = {".md", ".markdown", ".mdx", ".txt"}
 LOCATION = {"source_path", "content_hash"}  # where a post came from, not what it says
@@ -33,6 +36,11 @@ class ImportResult:
     inferred: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    old_addresses: list[str] = field(default_factory=list)  # registered to answer 301
+    files_copied: dict[str, str] = field(default_factory=dict)  # reference -> media address
+    files_missing: list[str] = field(default_factory=list)
+    links_rewritten: int = 0
+    links_unresolved: int = 0  # links inside the old site that lead to no known post (yet)
 
     def as_json(self) -> dict:
         data = dict(self.__dict__)
@@ -77,8 +85,26 @@ class Importer:
         self.slug_owners = {slug: post_id for slug, post_id in session.execute(select(Post.slug, Post.id))}
         # Ids of tags that existed before the current file (so a rolled-back file cannot stale them).
         self.tag_ids: dict[str, int] = {}
+        self.written_dates: dict[str, datetime] = {}  # slug -> date, to say which post keeps a slug
+        self.files = FileCopier(media_folder, dry_run)
+        self._links: LinkMap | None = None
+        self.to_relink: list[
+            tuple[int, Path, str | None, Site | None]
+        ] = []  # posts whose links may point ahead
 
-    def import_file(self, path: Path) -> ImportResult:
+    @property
+    def links(self) -> LinkMap:
+        """Every known post's old paths and source file, read once, then kept up to date."""
+        if self._links is None:
+            rows = self.session.execute(select(Redirect.old_path, Post.slug).join(Redirect.post))
+            sources = self.session.execute(
+                select(Post.source_path, Post.slug).where(Post.source_path.is_not(None))
+            )
+            slugs = {f"/posts/{slug}/": slug for slug in self.slug_owners}
+            self._links = LinkMap(slugs | dict(rows.all()), dict(sources.all()))
+        return self._links
+
+    def import_file(self, path: Path, site: Site | None = None) -> ImportResult:
         """Parse one file and create, update or skip its post (flushed, not committed)."""
         source_path = str(path.resolve())
         result = ImportResult(str(path))
@@ -92,19 +118,25 @@ class Importer:
                 result.published_at, result.draft = existing.published_at, existing.draft
                 result.tags = [tag.name for tag in existing.tags]
                 return result
-            parsed = parse_file(path, self.zone)
+            parsed = parse_file(
+                path, self.zone, mdx=True if site and site.generator == "docusaurus" else None
+            )
         except ContentError as error:
             result.error = str(error)
             return result
         except OSError as error:
             result.error = f"cannot read the file: {error.strerror or error}"
             return result
+        if site and site.shared_category:
+            _keep_shared_category(parsed, site.shared_category)
         result.inferred, result.warnings = parsed.inferred, parsed.warnings
         post = existing or self._claim_by_slug(parsed)
-        parsed.slug = self._unique_slug(parsed.slug, post, source_path, result.warnings)
+        parsed.slug = self._unique_slug(parsed.slug, post, source_path, result.warnings, parsed.published_at)
+        self.written_dates[parsed.slug] = parsed.published_at
+        old_path = self._bring_site(site, path, parsed, result)
         fields = self._fields(parsed, source_path)
         if post is None:
-            self._insert(fields, parsed)
+            post_id = self._insert(fields, parsed)
             status = "imported"
         else:
             if parsed.inferred.get("published_at") == "file modified time":
@@ -113,10 +145,53 @@ class Importer:
             with self.session.no_autoflush:
                 self._update(post, fields, parsed, status)
             self.session.flush()
+            post_id = post.id
         self.written[parsed.slug] = source_path
+        self.links.add(parsed.slug, parsed.redirects, source_path)
+        if result.links_unresolved:
+            self.to_relink.append((post_id, path, old_path, site))
         result.status, result.slug, result.title = status, fields["slug"], fields["title"]
         result.published_at, result.draft, result.tags = fields["published_at"], fields["draft"], parsed.tags
         return result
+
+    def _bring_site(
+        self, site: Site | None, path: Path, parsed: ParsedPost, result: ImportResult
+    ) -> str | None:
+        """Register the old default address, copy referenced files, re-point links; the old address."""
+        old_path = old_address(site, path, parsed, self.zone) if site else None
+        if old_path and old_path.rstrip("/") != f"/posts/{parsed.slug}":
+            parsed.redirects = list(dict.fromkeys([old_path, *parsed.redirects]))
+        result.old_addresses = list(parsed.redirects)
+        folders = site.static if site else []
+        allowed = [*folders, site.root if site else path.parent.resolve()]
+        for reference in references(parsed.html):
+            found = find_file(reference, path, folders, old_path, allowed)
+            if found is None:
+                result.files_missing.append(reference)
+                result.warnings.append(f"file not found: {reference} (the reference is kept as written)")
+            else:
+                result.files_copied[reference] = self.files.store(found)
+        parsed.html = rewrite_html(parsed.html, result.files_copied)
+        parsed.body = rewrite_source(parsed.body, result.files_copied)
+        parsed.html, result.links_rewritten, unresolved = self.links.rewrite(
+            parsed.html, path.resolve(), old_path, site
+        )
+        result.links_unresolved = unresolved
+        return old_path
+
+    def finish(self) -> int:
+        """Re-point links to posts imported after the post that links to them; how many links."""
+        changed = 0
+        for post_id, path, old_path, site in self.to_relink:
+            stored = self.session.scalar(select(Post.html).where(Post.id == post_id))
+            if stored is None:
+                continue  # rolled back
+            rewritten, count, _ = self.links.rewrite(stored, path.resolve(), old_path, site)
+            if count and rewritten != stored:
+                self.session.execute(update(Post).where(Post.id == post_id).values(html=rewritten))
+                changed += count
+        self.to_relink.clear()
+        return changed
 
     def _quick_hash(self, path: Path) -> str | None:
         if path.stat().st_size > MAX_BYTES:
@@ -157,7 +232,7 @@ class Importer:
             and set(parsed.redirects) <= {redirect.old_path for redirect in post.redirects}
         )
 
-    def _insert(self, fields: dict, parsed: ParsedPost) -> None:
+    def _insert(self, fields: dict, parsed: ParsedPost) -> int:
         """Insert a new post with Core statements: a first import is mostly new posts."""
         guid = parsed.extra.get("guid")
         if (
@@ -179,6 +254,7 @@ class Importer:
         if paths:
             rows = [{"old_path": path, "post_id": post_id} for path in paths]
             self.session.execute(insert(Redirect.__table__), rows)
+        return post_id
 
     def _update(self, post: Post, fields: dict, parsed: ParsedPost, status: str) -> None:
         if status == "unchanged":
@@ -197,7 +273,9 @@ class Importer:
         for path in self._free_redirects(wanted, post.slug, present, parsed.warnings):
             post.redirects.append(Redirect(old_path=path))
 
-    def _unique_slug(self, wanted: str, post: Post | None, source_path: str, warnings: list[str]) -> str:
+    def _unique_slug(
+        self, wanted: str, post: Post | None, source_path: str, warnings: list[str], published_at: datetime
+    ) -> str:
         slug, number = wanted, 1
         while True:
             owner = self.slug_owners.get(slug)
@@ -209,7 +287,10 @@ class Importer:
             slug = f"{wanted}-{number}"
         if slug != wanted:
             holder = self.written.get(wanted) or "an existing post"
-            warnings.append(f"slug '{wanted}' is taken by {holder}; this post is at '{slug}'")
+            why = ""
+            if (older := self.written_dates.get(wanted)) is not None and older <= published_at:
+                why = f", the older post ({older.date().isoformat()}), which keeps the plain slug"
+            warnings.append(f"slug '{wanted}' is taken by {holder}{why}; this post is at '{slug}'")
         return slug
 
     def _tag_ids(self, names: list[str]) -> list[int]:
@@ -233,3 +314,11 @@ class Importer:
             if not target.exists():
                 shutil.copyfile(parsed.cover_file, target)
         return f"/media/{name}"
+
+
+def _keep_shared_category(parsed: ParsedPost, category: str) -> None:
+    """A category every post of the site shares is no tag: it stays in extra."""
+    if parsed.inferred.get("tags", "").lower() == "category" and parsed.tags == [category]:
+        parsed.tags = []
+        parsed.extra["category"] = category
+        del parsed.inferred["tags"]
