@@ -28,6 +28,10 @@ DEFAULTS = {
     "DIGEST_CONTENT": "excerpt",  # or "full": each post's whole text in the digest (console setting too)
     "WELCOME_EMAIL": "on",  # "off": no welcome email after confirming (console setting too)
     "SITE_LOGO": "",  # an image URL, or a path under SITE_URL, shown at the top of the digest
+    # Bounces and complaints. BOUNCE_ADDRESS: the envelope sender becomes bounces+<signed token>@...
+    # (VERP); COMPLAINTS_ADDRESS: where receivers send complaint reports (CFBL-Address, RFC 9477).
+    "BOUNCE_ADDRESS": "",
+    "COMPLAINTS_ADDRESS": "",
     "DKIM_DOMAIN": "",
     "DKIM_SELECTOR": "",
     "DKIM_PRIVATE_KEY": "",  # the PEM key itself, or the path of a file holding it
@@ -164,11 +168,19 @@ def finish_mail_config(config: dict) -> None:
     if not config.get("SMTP_PORT"):
         config["SMTP_PORT"] = SMTP_DEFAULT_PORTS[security]
     config["MAIL_FROM_ADDRESS"] = parse_sender(config["MAIL_FROM"])
+    for name in ("BOUNCE_ADDRESS", "COMPLAINTS_ADDRESS"):
+        if config[name]:
+            address = parse_sender(config[name], name)
+            if address.display_name or (name == "BOUNCE_ADDRESS" and "+" in address.username):
+                raise ValueError(
+                    f"{name}={config[name]!r} must be a bare address with no '+', like bounces@example.com"
+                )
+            config[name] = address.addr_spec
 
 
-def parse_sender(value: str) -> Address:
+def parse_sender(value: str, name: str = "MAIL_FROM") -> Address:
     """Parse MAIL_FROM ('Name <user@example.com>' or 'user@example.com') into one address."""
-    problem = f"MAIL_FROM={value!r} must be one address, like 'Weeknote <digest@example.com>'"
+    problem = f"{name}={value!r} must be one address, like 'Weeknote <digest@example.com>'"
     if "\r" in value or "\n" in value:
         raise ValueError(problem)
     header = default_policy.header_factory("From", value)

@@ -154,6 +154,10 @@ def new_token_secret() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_message_key() -> str:
+    return secrets.token_hex(6)
+
+
 class Subscriber(db.Model):
     """A person on the mailing list, with the record of how and when they agreed."""
 
@@ -250,6 +254,8 @@ class Digest(db.Model):
     html: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")  # the author's note (Markdown), frozen with it
+    # Part of every copy's Message-ID, so IDs never repeat across sites and databases.
+    message_key: Mapped[str] = mapped_column(String(16), default=new_message_key)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a worker last finished a batch: the dispatcher restarts a digest that stalls.
