@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from blog import admin
 from blog.admin import commands as admin_commands
+from blog.bounces import commands as bounces_commands
 from blog.config import Config, TestConfig, finish_config
 from blog.extensions import cache, celery_init_app, csrf, db, migrate
 from blog.newsletter import commands as newsletter_commands
@@ -82,6 +83,7 @@ def register_commands(app: Flask) -> None:
         publishing_commands,
         subscriptions_commands,
         newsletter_commands,
+        bounces_commands,
         admin_commands,
     ):
         commands.init_app(app)

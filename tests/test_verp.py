@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import dkim
 import pytest
-from helpers import add_post, add_subscribers, rsa_key, subscribe
+from helpers import add_post, add_subscribers, rsa_key, send_digest_now, subscribe
 from sqlalchemy import select
 
 from blog.extensions import db
@@ -49,16 +49,8 @@ def mail_site_config() -> dict:
                       "DKIM_PUBLIC": public}  # fmt: skip
 
 
-def send_digest(site) -> int:
-    """Send now, as `weeknote digest send --now --yes` does; the digest's id."""
-    result = site.test_cli_runner().invoke(args=["digest", "send", "--now", "--yes"])
-    assert result.exit_code == 0, result.output
-    with site.app_context():
-        return db.session.scalar(select(Digest.id).order_by(Digest.id.desc()))
-
-
 def test_each_digest_copy_bounces_to_its_own_signed_address(mail_site, week, smtp_server):
-    digest_id = send_digest(mail_site)
+    digest_id = send_digest_now(mail_site)
     smtp_server.wait_for(4)
     verp = Verp("bounces@blog.example.com", mail_site.config["SECRET_KEY"])
     with mail_site.app_context():
@@ -89,12 +81,12 @@ def test_each_digest_copy_bounces_to_its_own_signed_address(mail_site, week, smt
 
 
 def test_two_digests_never_share_a_message_id_key(mail_site, week, smtp_server):
-    first = send_digest(mail_site)
+    first = send_digest_now(mail_site)
     with mail_site.app_context():
         add_post("Another", datetime.now(UTC))
         add_subscribers(1, prefix="later")
         db.session.commit()
-    second = send_digest(mail_site)
+    second = send_digest_now(mail_site)
     with mail_site.app_context():
         keys = {db.session.get(Digest, digest_id).message_key for digest_id in (first, second)}
     assert len(keys) == 2
@@ -106,7 +98,7 @@ def test_without_a_bounce_address_the_envelope_sender_is_mail_from(
     # week's site has BOUNCE_ADDRESS; this one, on the same database, has none
     plain = app_factory(SITE_URL="https://blog.example.com", MAIL_FROM="Weeknote <digest@blog.example.com>",
                         MAIL_POSTAL_ADDRESS="1 Example Street", **smtp_config)  # fmt: skip
-    send_digest(plain)
+    send_digest_now(plain)
     assert {sender for sender, _ in smtp_server.handler.envelopes} == {"digest@blog.example.com"}
     assert all(m["CFBL-Address"] is None for m in smtp_server.messages)
 

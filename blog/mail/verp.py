@@ -53,9 +53,11 @@ class Verp:
             raise ValueError(f"BOUNCE_ADDRESS={bounce_address!r} must be one address with no '+' in it")
         self.local, self.domain = local, domain.lower()
         self.signer = _LowerCaseSigner(secret_key, salt=SALT, sep=".", digest_method=hashlib.sha256)
+        token = r"([ds][0-9]{1,10}\.[a-z2-7]{16})"
+        # In an address of ours (a bounce goes there), or in the CFBL-Feedback-ID a complaint quotes.
         self.pattern = re.compile(
-            rf"{re.escape(local)}\+([ds][0-9]{{1,10}}\.[a-z2-7]{{16}})@{re.escape(self.domain)}",
-            re.IGNORECASE,
+            rf"{re.escape(local)}\+{token}@{re.escape(self.domain)}|^CFBL-Feedback-ID:[ \t]*{token}\b",
+            re.IGNORECASE | re.MULTILINE,
         )
 
     def token(self, kind: Sent, ident: int) -> str:
@@ -76,8 +78,8 @@ class Verp:
     def targets_in(self, text: str) -> list[Target]:
         """Every genuine target named by an envelope sender of ours anywhere in the text, in order."""
         found: list[Target] = []
-        for token in self.pattern.findall(text):
-            target = self.read(token)
+        for match in self.pattern.finditer(text):
+            target = self.read(match.group(1) or match.group(2))
             if target is not None and target not in found:
                 found.append(target)
         return found
