@@ -6,6 +6,7 @@ from datetime import timedelta
 from email.headerregistry import Address
 from email.policy import default as default_policy
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from blog import jobs
@@ -32,6 +33,10 @@ DEFAULTS = {
     # (VERP); COMPLAINTS_ADDRESS: where receivers send complaint reports (CFBL-Address, RFC 9477).
     "BOUNCE_ADDRESS": "",
     "COMPLAINTS_ADDRESS": "",
+    # Where bounces and complaints arrive (imaps://user:password@host/INBOX, imap://, pop3s://,
+    # pop3://), and the seconds between two polls of it by the beat.
+    "BOUNCE_MAILBOX": "",
+    "BOUNCE_POLL_INTERVAL": 300.0,
     "DKIM_DOMAIN": "",
     "DKIM_SELECTOR": "",
     "DKIM_PRIVATE_KEY": "",  # the PEM key itself, or the path of a file holding it
@@ -58,6 +63,7 @@ DEFAULTS = {
     "TRUSTED_PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
 }
 SMTP_SECURITY_MODES = ("none", "starttls", "tls")
+MAILBOX_SCHEMES = ("imaps", "imap", "pop3s", "pop3")
 SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 
@@ -168,6 +174,11 @@ def finish_mail_config(config: dict) -> None:
     if not config.get("SMTP_PORT"):
         config["SMTP_PORT"] = SMTP_DEFAULT_PORTS[security]
     config["MAIL_FROM_ADDRESS"] = parse_sender(config["MAIL_FROM"])
+    mailbox = urlsplit(config["BOUNCE_MAILBOX"])
+    if config["BOUNCE_MAILBOX"] and (mailbox.scheme not in MAILBOX_SCHEMES or not mailbox.hostname):
+        raise ValueError(
+            "BOUNCE_MAILBOX must look like imaps://user:password@host/INBOX (or imap://, pop3s://, pop3://)"
+        )
     for name in ("BOUNCE_ADDRESS", "COMPLAINTS_ADDRESS"):
         if config[name]:
             address = parse_sender(config[name], name)
@@ -227,6 +238,11 @@ def finish_queue_config(config: dict) -> None:
             "tidy-subscribers": {"task": jobs.TIDY_SUBSCRIBERS, "schedule": 3600.0},
         },
     }
+    if config.get("BOUNCE_MAILBOX"):
+        celery["beat_schedule"]["poll-bounces"] = {
+            "task": jobs.POLL_BOUNCES,
+            "schedule": float(config["BOUNCE_POLL_INTERVAL"]),
+        }
     config["CELERY"] = celery | config.get("CELERY", {})
 
 

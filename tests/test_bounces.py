@@ -73,6 +73,8 @@ def test_a_hard_bounce_suppresses_at_once_and_the_next_digest_skips_it(
     with mail_site.app_context():
         row = db.session.scalar(select(Delivery).where(Delivery.subscriber_id == person.id))
         assert row.bounce == "hard-bounce"
+    status = mail_site.test_cli_runner().invoke(args=["digest", "status"]).output
+    assert "Of 4 delivered: 1 bounced hard (25.0%), 0 soft (0.0%), 0 complaints (0.0%)" in status
     assert next_digest(mail_site, smtp_server) == {"reader0@example.com", "reader2@example.com",
                                                    "reader3@example.com"}  # fmt: skip
 

@@ -97,3 +97,13 @@ def test_redis_url_drives_the_limiter_and_celery(tmp_path):
     assert celery.conf.task_always_eager is False
     beats = {entry["task"] for entry in celery.conf.beat_schedule.values()}
     assert beats == {"weeknote.dispatch_digests", "weeknote.sweep_mail", "weeknote.tidy_subscribers"}
+
+
+def test_a_bounce_mailbox_adds_its_poll_to_the_beat(tmp_path):
+    app = create_app(
+        {"INSTANCE_PATH": str(tmp_path), "BOUNCE_MAILBOX": "imaps://b:pw@imap.example.com/INBOX"}
+    )
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert {entry["task"]: entry["schedule"] for entry in schedule.values()}["weeknote.poll_bounces"] == 300.0
+    with pytest.raises(ValueError, match="BOUNCE_MAILBOX"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "BOUNCE_MAILBOX": "https://imap.example.com/"})

@@ -6,6 +6,7 @@ from celery import shared_task
 from flask import current_app
 
 from blog import jobs
+from blog.bounces import mailbox
 from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.newsletter.sending import RelayUnavailable, queue_digest, run_dispatch, send_next_batch
@@ -51,6 +52,14 @@ def tidy_subscribers() -> int:
     erased = erase_unconfirmed(db.session, datetime.now(UTC), retention)
     db.session.commit()
     return erased
+
+
+@shared_task(name=jobs.POLL_BOUNCES)
+def poll_bounces() -> int:
+    """The beat's poll of BOUNCE_MAILBOX: act on each bounce and complaint, file it in Processed."""
+    if not current_app.config.get("BOUNCE_MAILBOX"):
+        return 0
+    return mailbox.poll(db.session, current_app.config).counted
 
 
 @shared_task(name=jobs.DISPATCH_DIGESTS)

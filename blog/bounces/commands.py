@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from blog.bounces import actions, returned
+from blog.bounces import actions, mailbox, returned
 from blog.extensions import db
 from blog.subscriptions import lifecycle
 
@@ -37,6 +37,20 @@ def ingest_command(files: tuple[str, ...]) -> None:
         click.echo(f"{'standard input' if name == '-' else name}: {handled.describe()}")
     if failed:
         sys.exit(1)
+
+
+@group.command("poll")
+def poll_command() -> None:
+    """Read BOUNCE_MAILBOX once now, as the beat does every BOUNCE_POLL_INTERVAL seconds."""
+    if not current_app.config.get("BOUNCE_MAILBOX"):
+        raise click.ClickException("BOUNCE_MAILBOX is not set: there is no mailbox to read")
+    try:
+        result = mailbox.poll(db.session, current_app.config)
+    except mailbox.MailboxError as error:
+        raise click.ClickException(str(error)) from None
+    for line in result.outcomes:
+        click.echo(f"  {line}")
+    click.echo(result.describe())
 
 
 @group.command("lift")
