@@ -37,6 +37,14 @@ DEFAULTS = {
     # pop3://), and the seconds between two polls of it by the beat.
     "BOUNCE_MAILBOX": "",
     "BOUNCE_POLL_INTERVAL": 300.0,
+    # The relays' webhooks, each off until set: the SNS topic(s) of SES notifications and the hosts
+    # their signing certificates may come from; Postmark's basic auth (user:password); Mailgun's
+    # webhook signing key; SendGrid's verification key (base64 DER, or PEM).
+    "SES_TOPIC_ARN": "",
+    "SES_CERT_HOSTS": "sns.*.amazonaws.com",
+    "POSTMARK_WEBHOOK_AUTH": "",
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "",
+    "SENDGRID_WEBHOOK_PUBLIC_KEY": "",
     "DKIM_DOMAIN": "",
     "DKIM_SELECTOR": "",
     "DKIM_PRIVATE_KEY": "",  # the PEM key itself, or the path of a file holding it
@@ -73,6 +81,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SUBSCRIBE_RATE_LIMIT = "5 per hour;20 per day"  # per client IP, POST /subscribe only
     SIGN_IN_RATE_LIMIT = "10 per 15 minutes;50 per day"  # per client IP, POST /admin/sign-in only
+    WEBHOOK_RATE_LIMIT = "300 per minute"  # per client IP, POST /webhooks/<provider>
     SUBSCRIBE_ANSWER_SECONDS = 0.25  # every subscribe answers after this long, whatever the address
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SAMESITE = "Lax"

@@ -243,6 +243,18 @@ class MailEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class WebhookNonce(db.Model):
+    """A one-time token a provider signed (Mailgun's), kept so that a replayed request is refused."""
+
+    __tablename__ = "webhook_nonce"
+    __table_args__ = (UniqueConstraint("provider", "nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    nonce: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class Suppression(db.Model):
     """An erased address, kept only as a hash so an import cannot bring it back by accident."""
 

@@ -7,6 +7,7 @@ from flask import current_app
 
 from blog import jobs
 from blog.bounces import mailbox
+from blog.bounces.webhooks import forget_nonces
 from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.newsletter.sending import RelayUnavailable, queue_digest, run_dispatch, send_next_batch
@@ -50,6 +51,7 @@ def tidy_subscribers() -> int:
     """Hourly list hygiene: erase the addresses that never confirmed within PENDING_RETENTION_DAYS."""
     retention = timedelta(days=int(current_app.config["PENDING_RETENTION_DAYS"]))
     erased = erase_unconfirmed(db.session, datetime.now(UTC), retention)
+    forget_nonces(db.session, datetime.now(UTC))  # webhook tokens too old to be accepted anyway
     db.session.commit()
     return erased
 
