@@ -5,7 +5,7 @@ the CLI all read these numbers.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
@@ -76,6 +76,65 @@ def came_back_words(sent: int, back: dict[str, int]) -> str:
         f"{number(soft)} soft ({rate(soft, sent)}), "
         f"{number(complaints)} complaint{'s' if complaints != 1 else ''} ({rate(complaints, sent)})"
     )
+
+
+# What relays and mailbox providers act on: SES reviews an account whose mail bounces hard above
+# 2%; Gmail asks bulk senders to stay under 0.1% complaints, and rejects their mail above 0.3%.
+BOUNCE_LIMIT, COMPLAINT_TARGET, COMPLAINT_LIMIT = 0.02, 0.001, 0.003
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The last days' digest copies delivered, and how many bounced or drew a complaint."""
+
+    days: int
+    sent: int
+    hard: int
+    soft: int
+    complaints: int
+
+    @property
+    def bounce_rate(self) -> float:
+        return self.hard / self.sent if self.sent else 0.0
+
+    @property
+    def complaint_rate(self) -> float:
+        return self.complaints / self.sent if self.sent else 0.0
+
+    def warnings(self) -> list[str]:
+        """A plain sentence for each threshold the rates are over."""
+        found = []
+        if self.bounce_rate > BOUNCE_LIMIT:
+            found.append(
+                f"{self.bounce_rate:.1%} of the last {self.days} days' mail bounced hard, above 2%: relays "
+                "such as Amazon SES review or suspend accounts over that. The addresses are suppressed "
+                "now; check where new ones come from (an old list, an import without confirmation)."
+            )
+        if self.complaint_rate > COMPLAINT_LIMIT:
+            found.append(
+                f"{self.complaint_rate:.2%} of the last {self.days} days' mail drew a complaint, above "
+                "0.3%: Gmail and Yahoo reject bulk mail from senders over that. Make the unsubscribe "
+                "link easy to find and send only what people asked for."
+            )
+        elif self.complaint_rate > COMPLAINT_TARGET:
+            found.append(
+                f"{self.complaint_rate:.2%} of the last {self.days} days' mail drew a complaint, above "
+                "the 0.1% Gmail asks bulk senders to stay under (mail is rejected above 0.3%)."
+            )
+        return found
+
+
+def standing(session: Session, now: datetime, days: int = 30) -> Standing:
+    """Digest copies sent in the last `days` days, and what came back of them, in one query."""
+    sent, hard, soft, complaints = session.execute(
+        select(
+            func.count(),
+            func.count().filter(Delivery.bounce == MailEventKind.HARD_BOUNCE),
+            func.count().filter(Delivery.bounce == MailEventKind.SOFT_BOUNCE),
+            func.count().filter(Delivery.bounce == MailEventKind.COMPLAINT),
+        ).where(Delivery.status == DeliveryStatus.SENT, Delivery.sent_at >= now - timedelta(days=days))
+    ).one()
+    return Standing(days, sent, hard, soft, complaints)
 
 
 def done(counts: dict[str, int]) -> int:
