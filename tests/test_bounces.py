@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import add_post, admin_post, send_digest_now, signed_in, subscribe, subscriber
+from helpers import add_post, admin_post, csrf_token, send_digest_now, signed_in, subscribe, subscriber
 from reports import arf, dsn
 from sqlalchemy import func, select
 
@@ -135,6 +135,22 @@ def test_a_suppressed_address_gets_no_confirmation_when_it_asks_again(mail_site,
     assert subscribe(mail_site.test_client(), "reader1@example.com").status_code == 303
     assert len(smtp_server.messages) == before
     assert subscriber(mail_site, "reader1@example.com").status == "bounced"
+
+
+def test_a_complainer_who_unsubscribes_later_stays_suppressed(mail_site, week, smtp_server, tmp_path):
+    send_digest_now(mail_site)
+    envelope, message_id = copies(smtp_server)["reader2@example.com"]
+    ingest(mail_site, tmp_path, arf("reader2@example.com", envelope, message_id))
+    message = next(m for m in smtp_server.messages if str(m["To"]) == "reader2@example.com")
+    path = message["List-Unsubscribe"].strip("<>").removeprefix("https://blog.example.com")
+    client = mail_site.test_client()
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    page = client.get(path).text
+    answer = client.post(path, data={"action": "resubscribe", "csrf_token": csrf_token(page)})
+    assert answer.status_code == 303  # answered as for anyone: read, and refused
+    person = subscriber(mail_site, "reader2@example.com")
+    assert (person.status, person.suppressed_reason) == ("complained", "complaint")
+    assert len(smtp_server.messages) == 4  # no confirmation went out
 
 
 def test_a_bounced_confirmation_suppresses_the_address(mail_site, smtp_server, tmp_path):

@@ -146,8 +146,9 @@ def confirm(
 
 
 def unsubscribe(subscriber: Subscriber, now: datetime) -> bool:
-    """Stop all mail to a subscriber; return False when they were already unsubscribed."""
-    if subscriber.status == Status.UNSUBSCRIBED:
+    """Stop all mail to a subscriber; return False when they were already unsubscribed, or are
+    suppressed (which stops all mail already, and must stay until the author lifts it)."""
+    if subscriber.status == Status.UNSUBSCRIBED or subscriber.status in SUPPRESSED:
         return False
     subscriber.status = Status.UNSUBSCRIBED
     subscriber.unsubscribed_at = now
