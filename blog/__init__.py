@@ -9,6 +9,8 @@ from sqlalchemy.engine import Engine
 
 from blog import admin
 from blog.admin import commands as admin_commands
+from blog.bounces import commands as bounces_commands
+from blog.bounces import webhooks
 from blog.config import Config, TestConfig, finish_config
 from blog.extensions import cache, celery_init_app, csrf, db, migrate
 from blog.newsletter import commands as newsletter_commands
@@ -75,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     for module in (health, posts, tags, archive, search, feeds, discovery, digest_pages):
         app.register_blueprint(module.bp)
     subscription_views.init_app(app)
+    webhooks.init_app(app)
     admin.init_app(app)
     assets.init_app(app)
 
@@ -85,6 +88,7 @@ def register_commands(app: Flask) -> None:
         publishing_commands,
         subscriptions_commands,
         newsletter_commands,
+        bounces_commands,
         admin_commands,
     ):
         commands.init_app(app)

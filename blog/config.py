@@ -7,6 +7,7 @@ from datetime import timedelta
 from email.headerregistry import Address
 from email.policy import default as default_policy
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from blog import jobs
@@ -29,6 +30,22 @@ DEFAULTS = {
     "DIGEST_CONTENT": "excerpt",  # or "full": each post's whole text in the digest (console setting too)
     "WELCOME_EMAIL": "on",  # "off": no welcome email after confirming (console setting too)
     "SITE_LOGO": "",  # an image URL, or a path under SITE_URL, shown at the top of the digest
+    # Bounces and complaints. BOUNCE_ADDRESS: the envelope sender becomes bounces+<signed token>@...
+    # (VERP); COMPLAINTS_ADDRESS: where receivers send complaint reports (CFBL-Address, RFC 9477).
+    "BOUNCE_ADDRESS": "",
+    "COMPLAINTS_ADDRESS": "",
+    # Where bounces and complaints arrive (imaps://user:password@host/INBOX, imap://, pop3s://,
+    # pop3://), and the seconds between two polls of it by the beat.
+    "BOUNCE_MAILBOX": "",
+    "BOUNCE_POLL_INTERVAL": 300.0,
+    # The relays' webhooks, each off until set: the SNS topic(s) of SES notifications and the hosts
+    # their signing certificates may come from; Postmark's basic auth (user:password); Mailgun's
+    # webhook signing key; SendGrid's verification key (base64 DER, or PEM).
+    "SES_TOPIC_ARN": "",
+    "SES_CERT_HOSTS": "sns.*.amazonaws.com",
+    "POSTMARK_WEBHOOK_AUTH": "",
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "",
+    "SENDGRID_WEBHOOK_PUBLIC_KEY": "",
     "DKIM_DOMAIN": "",
     "DKIM_SELECTOR": "",
     "DKIM_PRIVATE_KEY": "",  # the PEM key itself, or the path of a file holding it
@@ -64,6 +81,7 @@ SMTP_SECURITY_MODES = ("none", "starttls", "tls")
 RATE_WINDOWS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
                 "d": 86400, "day": 86400}  # fmt: skip
 RATE = re.compile(r"\s*(?P<count>\d+)\s*(?:/|per)\s*(?P<every>\d*)\s*(?P<unit>[a-z]+)\s*")
+MAILBOX_SCHEMES = ("imaps", "imap", "pop3s", "pop3")
 SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 
@@ -72,6 +90,7 @@ class Config:
 
     SUBSCRIBE_RATE_LIMIT = "5 per hour;20 per day"  # per client IP, POST /subscribe only
     SIGN_IN_RATE_LIMIT = "10 per 15 minutes;50 per day"  # per client IP, POST /admin/sign-in only
+    WEBHOOK_RATE_LIMIT = "300 per minute"  # per client IP, POST /webhooks/<provider>
     SUBSCRIBE_ANSWER_SECONDS = 0.25  # every subscribe answers after this long, whatever the address
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SAMESITE = "Lax"
@@ -194,11 +213,24 @@ def finish_mail_config(config: dict) -> None:
     if not config.get("SMTP_PORT"):
         config["SMTP_PORT"] = SMTP_DEFAULT_PORTS[security]
     config["MAIL_FROM_ADDRESS"] = parse_sender(config["MAIL_FROM"])
+    mailbox = urlsplit(config["BOUNCE_MAILBOX"])
+    if config["BOUNCE_MAILBOX"] and (mailbox.scheme not in MAILBOX_SCHEMES or not mailbox.hostname):
+        raise ValueError(
+            "BOUNCE_MAILBOX must look like imaps://user:password@host/INBOX (or imap://, pop3s://, pop3://)"
+        )
+    for name in ("BOUNCE_ADDRESS", "COMPLAINTS_ADDRESS"):
+        if config[name]:
+            address = parse_sender(config[name], name)
+            if address.display_name or (name == "BOUNCE_ADDRESS" and "+" in address.username):
+                raise ValueError(
+                    f"{name}={config[name]!r} must be a bare address with no '+', like bounces@example.com"
+                )
+            config[name] = address.addr_spec
 
 
-def parse_sender(value: str) -> Address:
+def parse_sender(value: str, name: str = "MAIL_FROM") -> Address:
     """Parse MAIL_FROM ('Name <user@example.com>' or 'user@example.com') into one address."""
-    problem = f"MAIL_FROM={value!r} must be one address, like 'Weeknote <digest@example.com>'"
+    problem = f"{name}={value!r} must be one address, like 'Weeknote <digest@example.com>'"
     if "\r" in value or "\n" in value:
         raise ValueError(problem)
     header = default_policy.header_factory("From", value)
@@ -245,6 +277,11 @@ def finish_queue_config(config: dict) -> None:
             "tidy-subscribers": {"task": jobs.TIDY_SUBSCRIBERS, "schedule": 3600.0},
         },
     }
+    if config.get("BOUNCE_MAILBOX"):
+        celery["beat_schedule"]["poll-bounces"] = {
+            "task": jobs.POLL_BOUNCES,
+            "schedule": float(config["BOUNCE_POLL_INTERVAL"]),
+        }
     config["CELERY"] = celery | config.get("CELERY", {})
 
 

@@ -150,14 +150,37 @@ class SubscriberStatus(StrEnum):
     COMPLAINED = "complained"  # marked a message as spam
 
 
+class SuppressionReason(StrEnum):
+    HARD_BOUNCE = "hard-bounce"  # one bounce that says the address does not exist
+    SOFT_BOUNCES = "soft-bounces"  # soft bounces on three digests in a row
+    COMPLAINT = "complaint"  # the reader marked a message as spam
+
+
+class MailEventKind(StrEnum):
+    HARD_BOUNCE = "hard-bounce"
+    SOFT_BOUNCE = "soft-bounce"
+    COMPLAINT = "complaint"
+    LIFTED = "lifted"  # the author lifted the suppression
+
+
+BOUNCES = (MailEventKind.HARD_BOUNCE, MailEventKind.SOFT_BOUNCE, MailEventKind.COMPLAINT)
+
+
 def new_token_secret() -> str:
     return secrets.token_urlsafe(24)
+
+
+def new_message_key() -> str:
+    return secrets.token_hex(6)
 
 
 class Subscriber(db.Model):
     """A person on the mailing list, with the record of how and when they agreed."""
 
-    __table_args__ = (CheckConstraint(one_of("status", SubscriberStatus), name="status"),)
+    __table_args__ = (
+        CheckConstraint(one_of("status", SubscriberStatus), name="status"),
+        CheckConstraint(one_of("suppressed_reason", SuppressionReason), name="suppressed_reason"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))  # as typed, domain normalised; mail goes here
@@ -176,6 +199,11 @@ class Subscriber(db.Model):
     welcome_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bounce_count: Mapped[int] = mapped_column(default=0)
+    # Why no mail goes here any more (bounced or complained), until the author lifts it: the rule
+    # that decided (a SuppressionReason) and the receiving server's own words.
+    suppressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suppressed_reason: Mapped[str | None] = mapped_column(String(20))
+    suppressed_detail: Mapped[str | None] = mapped_column(Text)
     # Consent: what the person saw and did when they asked (or who vouched for them on import).
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_ip: Mapped[str | None] = mapped_column(String(45))
@@ -187,6 +215,44 @@ class Subscriber(db.Model):
 
     def __repr__(self) -> str:
         return f"<Subscriber {self.id} {self.status}>"
+
+
+class MailEvent(db.Model):
+    """A bounce or complaint as it arrived (from the mailbox, a file or a provider's webhook), or the
+    author lifting a suppression: the subscriber's history, and the record that makes each report
+    count once (UNIQUE source and event id)."""
+
+    __tablename__ = "mail_event"
+    __table_args__ = (
+        UniqueConstraint("source", "event_id"),
+        CheckConstraint(one_of("kind", MailEventKind), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL"), index=True
+    )
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))
+    source: Mapped[str] = mapped_column(String(20))  # mail, ses, postmark, mailgun, sendgrid, author
+    event_id: Mapped[str | None] = mapped_column(String(200))  # the report's or provider's own id
+    status: Mapped[str | None] = mapped_column(String(20))  # an enhanced status code, like 5.1.1
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class WebhookNonce(db.Model):
+    """A one-time token a provider signed (Mailgun's), kept so that a replayed request is refused."""
+
+    __tablename__ = "webhook_nonce"
+    __table_args__ = (UniqueConstraint("provider", "nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    nonce: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Suppression(db.Model):
@@ -250,6 +316,8 @@ class Digest(db.Model):
     html: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")  # the author's note (Markdown), frozen with it
+    # Part of every copy's Message-ID, so IDs never repeat across sites and databases.
+    message_key: Mapped[str] = mapped_column(String(16), default=new_message_key)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a worker last finished a batch: the dispatcher restarts a digest that stalls.
@@ -267,6 +335,7 @@ class Delivery(db.Model):
         # A claim walks (digest, status) in id order and stops at the batch size.
         Index("ix_delivery_digest_status_id", "digest_id", "status", "id"),
         CheckConstraint(one_of("status", DeliveryStatus), name="status"),
+        CheckConstraint(one_of("bounce", BOUNCES), name="bounce"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -279,8 +348,11 @@ class Delivery(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    message_id: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     error: Mapped[str | None] = mapped_column(Text)
+    # What came back after it was sent: the worst of hard-bounce, soft-bounce and complaint.
+    bounce: Mapped[str | None] = mapped_column(String(12))
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     digest: Mapped[Digest] = relationship()
     subscriber: Mapped["Subscriber | None"] = relationship()

@@ -120,6 +120,16 @@ def subscribe(client, email: str, **kwargs):
     return submit(client, "/subscribe", {"email": email, "website": ""}, **kwargs)
 
 
+def send_digest_now(app) -> int:
+    """Send now, as `weeknote digest send --now --yes` does; return the digest's id."""
+    from blog.models import Digest
+
+    result = app.test_cli_runner().invoke(args=["digest", "send", "--now", "--yes"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        return db.session.scalar(select(Digest.id).order_by(Digest.id.desc()))
+
+
 def subscriber(app, email: str) -> Subscriber | None:
     """The subscriber row as the database has it now (a fresh session, nothing cached)."""
     with app.app_context():

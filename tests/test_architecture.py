@@ -14,13 +14,13 @@ LAYERS = [
     {"mail"},
     {"platform"},
     {"site", "subscriptions"},
-    {"publishing", "newsletter"},
+    {"publishing", "newsletter", "bounces"},
     {"admin"},
     {"factory"},  # blog/__init__.py (create_app) and blog/cli.py
     {"worker"},
 ]
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
-PURE = ("blog.content", "blog.newsletter.compose")  # no Flask, no Celery, no database
+PURE = ("blog.content", "blog.newsletter.compose", "blog.bounces.parse")  # no Flask, no Celery, no database
 IMPURE = {"flask", "flask_sqlalchemy", "celery", "sqlalchemy", "kombu", "redis"}
 
 

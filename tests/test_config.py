@@ -110,3 +110,13 @@ def test_smtp_rate_limit_is_read_as_rates_and_a_wrong_one_says_how_to_write_it(t
         create_app({"INSTANCE_PATH": str(tmp_path), "SMTP_RATE_LIMIT": "14 a second"})
     with pytest.raises(ValueError, match="SMTP_CONNECTIONS=0 must be 1 or more"):
         create_app({"INSTANCE_PATH": str(tmp_path), "SMTP_CONNECTIONS": 0})
+
+
+def test_a_bounce_mailbox_adds_its_poll_to_the_beat(tmp_path):
+    app = create_app(
+        {"INSTANCE_PATH": str(tmp_path), "BOUNCE_MAILBOX": "imaps://b:pw@imap.example.com/INBOX"}
+    )
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert {entry["task"]: entry["schedule"] for entry in schedule.values()}["weeknote.poll_bounces"] == 300.0
+    with pytest.raises(ValueError, match="BOUNCE_MAILBOX"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "BOUNCE_MAILBOX": "https://imap.example.com/"})

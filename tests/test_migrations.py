@@ -105,8 +105,8 @@ def test_a_claim_walks_the_digest_status_id_index_in_order_without_sorting(app):
             db.session.execute(
                 sa.text(
                     "INSERT INTO digest (id, scheduled_for, period_start, period_end, status, post_ids,"
-                    " subject, html, text, created_at)"
-                    " VALUES (:id, :at, :at, :at, 'sending', '[]', 's', 'h', 't', :at)"
+                    " subject, html, text, created_at, message_key)"
+                    " VALUES (:id, :at, :at, :at, 'sending', '[]', 's', 'h', 't', :at, 'key' || :id)"
                 ),
                 {"id": digest_id, "at": datetime(2026, 1, digest_id, tzinfo=UTC).replace(tzinfo=None)},
             )

@@ -94,13 +94,23 @@ def test_an_active_subscriber_is_left_alone(session):
     assert (subscriber.status, subscriber.consent_at) == (Status.ACTIVE, NOW)
 
 
-@pytest.mark.parametrize("status", [Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED])
-def test_asking_again_after_leaving_needs_confirmation_again(session, status):
+def test_asking_again_after_leaving_needs_confirmation_again(session):
     subscriber = subscribers.request_subscription(session, "a@example.com", consent())
-    subscriber.status = status
+    subscriber.status = Status.UNSUBSCRIBED
     session.commit()
     again = subscribers.request_subscription(session, "a@example.com", consent(NOW + timedelta(hours=1)))
     assert again is subscriber and subscriber.status == Status.PENDING
+
+
+@pytest.mark.parametrize("status", [Status.BOUNCED, Status.COMPLAINED])
+def test_asking_again_after_a_bounce_or_complaint_sends_nothing(session, status):
+    subscriber = subscribers.request_subscription(session, "a@example.com", consent())
+    subscriber.status, subscriber.confirmation_due_at = status, None
+    session.commit()
+    assert (
+        subscribers.request_subscription(session, "a@example.com", consent(NOW + timedelta(days=1))) is None
+    )
+    assert (subscriber.status, subscriber.confirmation_due_at) == (status, None)
 
 
 def test_confirm_activates_once(session):

@@ -6,6 +6,8 @@ from celery import shared_task
 from flask import current_app
 
 from blog import jobs
+from blog.bounces import mailbox
+from blog.bounces.webhooks import forget_nonces
 from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.newsletter.sending import RelayUnavailable, queue_digest, run_dispatch, send_next_batch
@@ -49,8 +51,17 @@ def tidy_subscribers() -> int:
     """Hourly list hygiene: erase the addresses that never confirmed within PENDING_RETENTION_DAYS."""
     retention = timedelta(days=int(current_app.config["PENDING_RETENTION_DAYS"]))
     erased = erase_unconfirmed(db.session, datetime.now(UTC), retention)
+    forget_nonces(db.session, datetime.now(UTC))  # webhook tokens too old to be accepted anyway
     db.session.commit()
     return erased
+
+
+@shared_task(name=jobs.POLL_BOUNCES)
+def poll_bounces() -> int:
+    """The beat's poll of BOUNCE_MAILBOX: act on each bounce and complaint, file it in Processed."""
+    if not current_app.config.get("BOUNCE_MAILBOX"):
+        return 0
+    return mailbox.poll(db.session, current_app.config).counted
 
 
 @shared_task(name=jobs.DISPATCH_DIGESTS)

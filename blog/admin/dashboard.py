@@ -52,4 +52,5 @@ def index():
         next_run=next_run,
         digests=progress.recent_digests(db.session, RECENT_DIGESTS),
         late=digests.held_late(db.session, settings_from_app().max_lateness),
+        standing=progress.standing(db.session, now),
     )

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
 from wtforms import BooleanField, TextAreaField
 
+from blog.bounces import actions
 from blog.extensions import db
-from blog.models import Subscriber, SubscriberStatus
+from blog.models import MailEvent, Subscriber, SubscriberStatus
 from blog.platform.zones import site_zone
 from blog.subscriptions import lifecycle
 from blog.subscriptions.confirmation import queue_confirmation
@@ -47,6 +49,10 @@ class EraseForm(FlaskForm):
     """Only the CSRF token: erasing is one deliberate button press."""
 
 
+class LiftForm(FlaskForm):
+    """Only the CSRF token: lifting a suppression is one button press."""
+
+
 @bp.get("/")
 def index():
     """Counts by status, then the subscribers matching the search and filter, newest first."""
@@ -70,13 +76,32 @@ def index():
 def show(subscriber_id: int):
     """One person's consent record: when and where they asked and confirmed, and what they got."""
     subscriber = db.get_or_404(Subscriber, subscriber_id)
+    history = db.session.scalars(
+        select(MailEvent)
+        .where(MailEvent.subscriber_id == subscriber.id)
+        .order_by(MailEvent.id.desc())
+        .limit(100)
+    ).all()
     return render_template(
         "admin/subscribers/show.html",
         subscriber=subscriber,
         delivered=delivered_count(db.session, subscriber.id),
         consent_version=lifecycle.CONSENT_VERSION,
         consent_text=lifecycle.CONSENT_TEXT,
+        history=history,
+        suppressed=subscriber.status in lifecycle.SUPPRESSED,
+        lift_form=LiftForm(),
     )
+
+
+@bp.post("/<int:subscriber_id>/lift")
+def lift(subscriber_id: int):
+    """Let mail go to a suppressed address again, as `weeknote bounces lift` does."""
+    subscriber = db.get_or_404(Subscriber, subscriber_id)
+    if LiftForm().validate_on_submit() and actions.lift(db.session, subscriber, datetime.now(UTC)):
+        db.session.commit()
+        flash(f"Mail may go to this address again: it is {subscriber.status} now.", "success")
+    return redirect(url_for(".show", subscriber_id=subscriber.id))
 
 
 @bp.route("/<int:subscriber_id>/erase", methods=["GET", "POST"])

@@ -58,6 +58,11 @@ def site_list_id(title: str, site_url: str) -> str:
     return f"{title} <digest.{urlsplit(site_url).hostname}>"
 
 
+def feedback_id(campaign: str, site_url: str) -> str:
+    """Gmail's Feedback-ID for a kind of mail: 'digest-12:weeknote:blog.example.com'."""
+    return f"{campaign}:weeknote:{urlsplit(site_url).hostname}"
+
+
 def list_headers(list_id: str, unsubscribe_url: str) -> dict[str, str]:
     """Return the List-Id and RFC 8058 one-click List-Unsubscribe headers for a list message."""
     return {

@@ -7,6 +7,7 @@ import dkim
 SIGNED_HEADERS = (
     b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type",
     b"list-id", b"list-unsubscribe", b"list-unsubscribe-post",
+    b"feedback-id", b"cfbl-address", b"cfbl-feedback-id",  # RFC 9477 wants both CFBL ones signed
 )  # fmt: skip
 
 

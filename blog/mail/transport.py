@@ -69,7 +69,7 @@ class Transport(Protocol):
     @property
     def connected(self) -> bool: ...
 
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: EmailMessage, sender: str | None = None) -> None: ...
 
     def send_prepared(self, message: PreparedMessage) -> None: ...
 
@@ -141,9 +141,9 @@ class SMTPTransport:
         """False once the connection is lost or closed: open another to send more."""
         return self._smtp is not None
 
-    def send(self, message: EmailMessage) -> None:
-        """Send one message over the open connection."""
-        self._deliver(smtplib.SMTP.send_message, message)
+    def send(self, message: EmailMessage, sender: str | None = None) -> None:
+        """Send one message over the open connection; the envelope sender is `sender`, else From."""
+        self._deliver(smtplib.SMTP.send_message, message, sender)
 
     def send_prepared(self, message: PreparedMessage) -> None:
         """Send bytes that are already a complete message."""
@@ -355,8 +355,8 @@ class OutboxTransport:
 
     connected = True
 
-    def send(self, message: EmailMessage) -> None:
-        """Write the message to <folder>/<UTC time>-<Message-ID>.eml."""
+    def send(self, message: EmailMessage, sender: str | None = None) -> None:
+        """Write the message to <folder>/<UTC time>-<Message-ID>.eml (the envelope is not kept)."""
         self._write(str(message.get("Message-ID", "")), message.as_bytes())
 
     def send_prepared(self, message: PreparedMessage) -> None:

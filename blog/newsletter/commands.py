@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from blog.extensions import db
 from blog.mail.transport import SendError
-from blog.models import Digest, DigestStatus, Schedule, SubscriberStatus
+from blog.models import DeliveryStatus, Digest, DigestStatus, Schedule, SubscriberStatus
 from blog.newsletter import delivery, digests, drafts, preview, progress
 from blog.newsletter.schedule import WEEKDAYS, parse_local_time, parse_weekday, parse_zone
 from blog.newsletter.sending import composer_from_app, send_or_queue
@@ -214,6 +214,8 @@ def _print_counts(digest: Digest) -> None:
     click.echo(f"Digest {digest.id}: {state['summary']}")
     if state["pace"] is not None:
         click.echo(state["pace"])
+    if state["counts"][DeliveryStatus.SENT]:
+        click.echo(state["came_back_words"])
     for line in state["troubles"]:
         click.echo(f"  {line}")
     if state["problem"] and not state["troubles"]:

@@ -7,6 +7,7 @@ from email.headerregistry import Address
 
 from blog.mail.message import HeaderInjectionError, build_message, list_headers
 from blog.mail.transport import PreparedMessage
+from blog.mail.verp import Sent, Verp
 from blog.models import Digest
 from blog.newsletter.compose import UNSUBSCRIBE_URL
 
@@ -21,7 +22,8 @@ class Recipient:
 
 
 class DigestMailer:
-    """Builds each recipient's message from the frozen digest: only To, links and IDs differ.
+    """Builds each recipient's message from the frozen digest: only To, links and IDs differ
+    (and, with BOUNCE_ADDRESS, the envelope sender; with COMPLAINTS_ADDRESS, CFBL-Feedback-ID).
 
     The message is built once with EmailMessage, with markers where the recipient's values
     go; each recipient's copy is that template with the markers replaced. The two bodies are
@@ -39,19 +41,33 @@ class DigestMailer:
         list_id: str,
         unsubscribe_url: Callable[[Recipient], str],
         sign: Callable[[bytes], bytes] | None = None,
+        verp: Verp | None = None,
+        feedback_id: str = "",
+        complaints_address: str = "",
     ) -> None:
         # Plain copies: the ORM object expires at every commit of the batch and would reload.
-        self.digest_id = digest.id
+        self.digest_id, self.message_key = digest.id, digest.message_key
         self.text, self.html = EncodedBody(digest.text), EncodedBody(digest.html)
         self.sender, self.unsubscribe_url, self.sign = sender, unsubscribe_url, sign
-        marks = {name: self.MARK.format(name) for name in ("to", "id", "unsubscribe", "text", "html")}
+        self.verp = verp
+        names = ["to", "id", "unsubscribe", "text", "html"]
+        headers = list_headers(list_id, f"https://{self.MARK.format('unsubscribe')}.invalid/")
+        if feedback_id:
+            headers["Feedback-ID"] = feedback_id  # Gmail's feedback loop: complaints counted per digest
+        if complaints_address:
+            # RFC 9477: receivers send complaint reports there, quoting the (signed) headers.
+            headers["CFBL-Address"] = f"{complaints_address}; report=arf"
+            if verp is not None:  # the delivery's token: a report names the copy complained of
+                headers["CFBL-Feedback-ID"] = self.MARK.format("feedback")
+                names.append("feedback")
+        marks = {name: self.MARK.format(name) for name in names}
         template = build_message(
             sender=sender,
             to=f"{marks['to']}@example.invalid",
             subject=digest.subject,
             text=marks["text"],
             html=marks["html"],
-            headers=list_headers(list_id, f"https://{marks['unsubscribe']}.invalid/"),
+            headers=headers,
             cte="quoted-printable",
         )
         template.replace_header("Message-ID", f"<{marks['id']}@example.invalid>")
@@ -59,8 +75,9 @@ class DigestMailer:
         self.pieces = _split_on_marks(data, marks)
 
     def message_id(self, delivery_id: int) -> str:
-        """Stable per delivery, so a rare duplicate carries the same Message-ID as the first."""
-        return f"<digest-{self.digest_id}.{delivery_id}@{self.sender.domain}>"
+        """Stable per delivery, so a rare duplicate carries the same Message-ID as the first; the
+        digest's random key keeps it unique across sites and databases that share a domain."""
+        return f"<digest-{self.digest_id}.{delivery_id}.{self.message_key}@{self.sender.domain}>"
 
     def message_for(self, delivery_id: int, recipient: Recipient) -> PreparedMessage:
         url = self.unsubscribe_url(recipient)
@@ -75,10 +92,14 @@ class DigestMailer:
             "text": self.text.with_link(link),
             "html": self.html.with_link(link),
         }
+        envelope = self.sender.addr_spec
+        if self.verp is not None:
+            envelope = self.verp.sender(Sent.DELIVERY, delivery_id)
+            values["feedback"] = self.verp.token(Sent.DELIVERY, delivery_id).encode()
         data = b"".join(values[piece] if isinstance(piece, str) else piece for piece in self.pieces)
         if self.sign is not None:
             data = self.sign(data)
-        return PreparedMessage(self.sender.addr_spec, recipient.email, message_id, data)
+        return PreparedMessage(envelope, recipient.email, message_id, data)
 
 
 def _split_on_marks(data: bytes, marks: dict[str, str]) -> list:
@@ -90,6 +111,8 @@ def _split_on_marks(data: bytes, marks: dict[str, str]) -> list:
         marks["text"]: "text",
         marks["html"]: "html",
     }
+    if "feedback" in marks:
+        replacements[marks["feedback"]] = "feedback"
     pieces: list = [data]
     for marker, name in replacements.items():
         split = []

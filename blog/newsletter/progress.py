@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
-from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Subscriber, as_utc
+from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, MailEventKind, Subscriber, as_utc
 from blog.platform.zones import distance, short_moment
 
 # A digest in one of these states has nothing more to send (until failed rows are retried).
@@ -35,6 +35,106 @@ def delivery_counts(session: Session, digest_ids: list[int]) -> dict[int, dict[s
 def digest_counts(session: Session, digest_id: int) -> dict[str, int]:
     """One digest's rows by status."""
     return delivery_counts(session, [digest_id])[digest_id]
+
+
+# What came back after a copy was sent, by its Delivery.bounce; the words the page and CLI use.
+CAME_BACK = {
+    MailEventKind.HARD_BOUNCE: "hard",
+    MailEventKind.SOFT_BOUNCE: "soft",
+    MailEventKind.COMPLAINT: "complaint",
+}
+
+
+def came_back(session: Session, digest_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Each digest's sent copies that bounced (hard, soft) or drew a complaint, in one query."""
+    numbers = {digest_id: dict.fromkeys(CAME_BACK.values(), 0) for digest_id in digest_ids}
+    if digest_ids:
+        rows = session.execute(
+            select(Delivery.digest_id, Delivery.bounce, func.count())
+            .where(Delivery.digest_id.in_(digest_ids), Delivery.bounce.is_not(None))
+            .group_by(Delivery.digest_id, Delivery.bounce)
+        )
+        for digest_id, bounce, count in rows:
+            numbers[digest_id][CAME_BACK[bounce]] = count
+    return numbers
+
+
+def rate(part: int, whole: int) -> str:
+    """'2.5%' of the copies sent; '0%' when none was."""
+    return f"{part / whole:.1%}" if whole else "0%"
+
+
+def came_back_words(sent: int, back: dict[str, int]) -> str:
+    """'Of 1,204 delivered: 3 bounced hard (0.2%), 5 soft (0.4%), 1 complaint (0.1%)'."""
+    if not sent:
+        return "Nothing delivered yet, so nothing has come back."
+    if not any(back.values()):
+        return f"Of {number(sent)} delivered: no bounce and no complaint so far."
+    hard, soft, complaints = back["hard"], back["soft"], back["complaint"]
+    return (
+        f"Of {number(sent)} delivered: {number(hard)} bounced hard ({rate(hard, sent)}), "
+        f"{number(soft)} soft ({rate(soft, sent)}), "
+        f"{number(complaints)} complaint{'s' if complaints != 1 else ''} ({rate(complaints, sent)})"
+    )
+
+
+# What relays and mailbox providers act on: SES reviews an account whose mail bounces hard above
+# 2%; Gmail asks bulk senders to stay under 0.1% complaints, and rejects their mail above 0.3%.
+BOUNCE_LIMIT, COMPLAINT_TARGET, COMPLAINT_LIMIT = 0.02, 0.001, 0.003
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The last days' digest copies delivered, and how many bounced or drew a complaint."""
+
+    days: int
+    sent: int
+    hard: int
+    soft: int
+    complaints: int
+
+    @property
+    def bounce_rate(self) -> float:
+        return self.hard / self.sent if self.sent else 0.0
+
+    @property
+    def complaint_rate(self) -> float:
+        return self.complaints / self.sent if self.sent else 0.0
+
+    def warnings(self) -> list[str]:
+        """A plain sentence for each threshold the rates are over."""
+        found = []
+        if self.bounce_rate > BOUNCE_LIMIT:
+            found.append(
+                f"{self.bounce_rate:.1%} of the last {self.days} days' mail bounced hard, above 2%: relays "
+                "such as Amazon SES review or suspend accounts over that. The addresses are suppressed "
+                "now; check where new ones come from (an old list, an import without confirmation)."
+            )
+        if self.complaint_rate > COMPLAINT_LIMIT:
+            found.append(
+                f"{self.complaint_rate:.2%} of the last {self.days} days' mail drew a complaint, above "
+                "0.3%: Gmail and Yahoo reject bulk mail from senders over that. Make the unsubscribe "
+                "link easy to find and send only what people asked for."
+            )
+        elif self.complaint_rate > COMPLAINT_TARGET:
+            found.append(
+                f"{self.complaint_rate:.2%} of the last {self.days} days' mail drew a complaint, above "
+                "the 0.1% Gmail asks bulk senders to stay under (mail is rejected above 0.3%)."
+            )
+        return found
+
+
+def standing(session: Session, now: datetime, days: int = 30) -> Standing:
+    """Digest copies sent in the last `days` days, and what came back of them, in one query."""
+    sent, hard, soft, complaints = session.execute(
+        select(
+            func.count(),
+            func.count().filter(Delivery.bounce == MailEventKind.HARD_BOUNCE),
+            func.count().filter(Delivery.bounce == MailEventKind.SOFT_BOUNCE),
+            func.count().filter(Delivery.bounce == MailEventKind.COMPLAINT),
+        ).where(Delivery.status == DeliveryStatus.SENT, Delivery.sent_at >= now - timedelta(days=days))
+    ).one()
+    return Standing(days, sent, hard, soft, complaints)
 
 
 def done(counts: dict[str, int]) -> int:
@@ -259,8 +359,11 @@ def progress(session: Session, digest: Digest, now: datetime | None = None) -> d
     numbers = digest_counts(session, digest.id)
     sending = digest.status == DigestStatus.SENDING and done(numbers) < sum(numbers.values())
     current = pace(session, digest.id, numbers, now) if sending else None
+    back = came_back(session, [digest.id])[digest.id]
     return {
         "id": digest.id,
+        "came_back": back,
+        "came_back_words": came_back_words(numbers[DeliveryStatus.SENT], back),
         "status": digest.status,
         "counts": numbers,
         "total": sum(numbers.values()),

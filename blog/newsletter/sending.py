@@ -11,9 +11,10 @@ from flask import current_app
 
 from blog import jobs
 from blog.extensions import db, send_task
-from blog.mail.message import site_list_id
+from blog.mail.message import feedback_id, site_list_id
 from blog.mail.signing import signer_from_config
 from blog.mail.transport import SendError
+from blog.mail.verp import verp_from_config
 from blog.models import Digest, DigestStatus
 from blog.newsletter import delivery
 from blog.newsletter.compose import DEFAULT_SUBJECT, SiteInfo
@@ -64,7 +65,16 @@ def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] | None = 
     unsubscribe = unsubscribe or unsubscribe_urls()
     sender: Address = config["MAIL_FROM_ADDRESS"]
     list_id = site_list_id(config["SITE_TITLE"], config["SITE_URL"])
-    return DigestMailer(digest, sender, list_id, unsubscribe, signer_from_config(config))
+    return DigestMailer(
+        digest,
+        sender,
+        list_id,
+        unsubscribe,
+        signer_from_config(config),
+        verp=verp_from_config(config),
+        feedback_id=feedback_id(f"digest-{digest.id}", config["SITE_URL"]),
+        complaints_address=config["COMPLAINTS_ADDRESS"],
+    )
 
 
 def run_dispatch(now: datetime | None = None) -> list[int]:

@@ -3,7 +3,6 @@
 import base64
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,18 +13,11 @@ import redis
 
 from blog.mail.signing import DKIMSigner
 from blog.mail.transport import SendError, SMTPTransport
+from blog.platform.findings import Finding
+from blog.platform.mail_dns import check_sending_domain
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 TIMEOUT = 5.0  # seconds for each network check
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One line of the report: level is "ok", "warn" (worth knowing) or "fix" (a problem)."""
-
-    level: str
-    topic: str
-    text: str
 
 
 def is_production(config: Mapping) -> bool:
@@ -277,5 +269,5 @@ def check_proxy(config: Mapping) -> list[Finding]:
 def run_checks(config: Mapping) -> list[Finding]:
     """Every check, in the order the report prints them."""
     checks = (check_secret_key, check_site_url, check_proxy, check_smtp, check_postal_address)
-    checks += (check_dkim, check_redis)
+    checks += (check_dkim, check_sending_domain, check_redis)
     return [finding for check in checks for finding in check(config)]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from blog.extensions import db, send_task
 from blog.mail.transport import SendError, transport_from_config
+from blog.mail.verp import Sent, verp_from_config
 from blog.models import Subscriber, SubscriberStatus
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,11 @@ def send(letter: Letter, subscriber_id: int, retry_at: datetime | None = None) -
     if not claimed or not letter.wanted():
         return None  # another task claimed it a moment ago, or the author turned it off since
     message = letter.build(subscriber)
+    verp = verp_from_config(current_app.config)  # a bounce names the subscriber
+    envelope = verp.sender(Sent.SUBSCRIBER, subscriber_id) if verp is not None else None
     try:
         with transport_from_config(current_app.config) as transport:
-            transport.send(message)
+            transport.send(message, envelope)
     except SendError as error:
         if error.temporary:
             again = {letter.due: due, letter.queued: retry_at or datetime.now(UTC)}

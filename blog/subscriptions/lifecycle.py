@@ -9,10 +9,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from blog.models import Subscriber, Suppression
+from blog.models import Subscriber, Suppression, SuppressionReason
 from blog.models import SubscriberStatus as Status
 
 RESEND_AFTER = timedelta(minutes=10)
+# No mail of any kind goes to these addresses (not even a confirmation) until the author lifts it.
+SUPPRESSED = (Status.BOUNCED, Status.COMPLAINED)
 log = logging.getLogger(__name__)
 # Shown beside every subscribe form. Its version is stored with each consent, so edit freely:
 # a new wording gets a new version and the old records keep pointing at the words people saw.
@@ -83,10 +85,13 @@ def record_consent(subscriber: Subscriber, consent: Consent) -> None:
 def request_subscription(session: Session, email: str, consent: Consent) -> Subscriber | None:
     """Record a request to subscribe; return the subscriber when a confirmation email is due now.
 
-    New, pending, unsubscribed, bounced and complained addresses become pending with this consent;
-    an active one is left alone. The caller answers identically in every case.
+    New, pending and unsubscribed addresses become pending with this consent; an active one is
+    left alone, and so is a suppressed one (it bounced or complained: no confirmation goes there
+    until the author lifts it). The caller answers identically in every case.
     """
     subscriber = find_subscriber(session, email)
+    if subscriber is not None and subscriber.status in SUPPRESSED:
+        return None
     if subscriber is None:
         subscriber = Subscriber(
             email=email, email_key=email_key(email), status=Status.PENDING, created_at=consent.at
@@ -154,12 +159,44 @@ def confirm(
 
 
 def unsubscribe(subscriber: Subscriber, now: datetime) -> bool:
-    """Stop all mail to a subscriber; return False when they were already unsubscribed."""
-    if subscriber.status == Status.UNSUBSCRIBED:
+    """Stop all mail to a subscriber; return False when they were already unsubscribed, or are
+    suppressed (which stops all mail already, and must stay until the author lifts it)."""
+    if subscriber.status == Status.UNSUBSCRIBED or subscriber.status in SUPPRESSED:
         return False
     subscriber.status = Status.UNSUBSCRIBED
     subscriber.unsubscribed_at = now
     subscriber.welcome_due_at = None  # a welcome not sent yet is not sent at all
+    return True
+
+
+def suppress(subscriber: Subscriber, reason: SuppressionReason, detail: str, now: datetime) -> bool:
+    """Stop all mail to an address that bounced or complained, keeping why; a complaint also
+    unsubscribes. Return False when it was suppressed already (the first reason stays)."""
+    if subscriber.status in SUPPRESSED:
+        return False
+    if reason == SuppressionReason.COMPLAINT:
+        subscriber.status = Status.COMPLAINED
+        subscriber.unsubscribed_at = now
+    else:
+        subscriber.status = Status.BOUNCED
+    subscriber.suppressed_at, subscriber.suppressed_reason = now, reason
+    subscriber.suppressed_detail = detail[:2000] or None
+    subscriber.confirmation_due_at = subscriber.welcome_due_at = None  # mail not sent yet never goes
+    return True
+
+
+def lift_suppression(subscriber: Subscriber, was_active: bool) -> bool:
+    """The author's decision to mail a suppressed address again: one that bounced goes back to
+    where it was (active when `was_active`, else pending, with no confirmation sent), one that
+    complained stays unsubscribed and may subscribe again. Return False when it was not suppressed."""
+    if subscriber.status not in SUPPRESSED:
+        return False
+    if subscriber.status == Status.COMPLAINED:
+        subscriber.status = Status.UNSUBSCRIBED
+    else:
+        subscriber.status = Status.ACTIVE if was_active else Status.PENDING
+    subscriber.suppressed_at = subscriber.suppressed_reason = subscriber.suppressed_detail = None
+    subscriber.bounce_count = 0
     return True
 
 
