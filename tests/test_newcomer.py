@@ -84,7 +84,10 @@ def test_fresh_clone_runs_the_whole_stack(tmp_path):
             [weeknote, "digest", "send", "--now", "--yes"], cwd=clone, env=env, capture_output=True, text=True
         )
         assert sent.returncode == 0, sent.stderr
-        digests = [m for m in outbox_messages(outbox) if m["List-Unsubscribe"]]
+        messages = outbox_messages(outbox)
+        welcomes = [m for m in messages if m["Subject"].startswith("Welcome to")]
+        assert [m["To"] for m in welcomes] == ["newcomer@example.com"]  # after confirming
+        digests = [m for m in messages if m["List-Unsubscribe"] and m not in welcomes]
         assert [m["To"] for m in digests] == ["newcomer@example.com"]
         assert "My first week" in text_of(digests[0])
 
