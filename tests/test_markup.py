@@ -33,6 +33,27 @@ def test_a_bold_h1_title_is_the_title_and_shows_once():
     assert "Bold Title" not in post.html
 
 
+def test_lists_indented_as_commonmark_keep_their_nesting_and_their_code():
+    # Two spaces under `- `, three under `1.`: how every CommonMark generator's authors indent.
+    post = render(
+        "- tools\n  - ruff\n  - pytest\n- habits\n\n"
+        '1. Install:\n\n   ```toml\n   # not a heading\n   key = "<PLACEHOLDER>"\n   ```\n\n'
+        "   Then run it.\n\n2. Check\n3. Ship\n"
+    )
+    html = post.html
+    assert re.search(r"<li>tools<ul>\s*<li>ruff</li>\s*<li>pytest</li>\s*</ul>\s*</li>", html)
+    assert html.count("<ol") == 1 and 'start="2"' not in html  # the fence did not split the list
+    assert re.search(r"<li>\s*<p>Install:</p>\s*<div class=\"highlight\">", html)
+    assert "<h1" not in html and "<h2" not in html and "PLACEHOLDER" in html
+    assert re.search(r"<p>Then run it.</p>\s*</li>", html)
+
+
+def test_lists_indented_four_spaces_and_code_outside_lists_are_unchanged():
+    post = render("* one\n    * nested\n        * deeper\n* two\n\nText.\n\n    - code, not a list\n")
+    assert re.search(r"<li>nested<ul>\s*<li>deeper</li>", post.html)
+    assert "- code, not a list" in post.html and post.html.count("<ul>") == 3
+
+
 def test_kramdown_block_attributes_never_show_as_text():
     text = (
         '{: class="table-of-content"}\n* TOC\n{:toc}\n\n## One\n\nWords.\n{: .lead}\n\n'

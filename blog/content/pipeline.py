@@ -18,7 +18,7 @@ from blog.content.sanitize import sanitize_html
 from blog.content.summary import first_paragraph, html_to_text, reading_minutes, split_more
 
 # Part of every content hash: bump it when rendering changes so re-imports re-render.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 @dataclass

@@ -5,6 +5,7 @@ import threading
 import markdown
 
 from blog.content.dialects import ADMONITION_TYPES
+from blog.content.lists import reindent_lists
 from blog.content.math import render_math
 
 # Python-Markdown's `extra` without its fenced_code: pymdownx.superfences reads fences nested in list
@@ -36,9 +37,10 @@ def _renderer(baselevel: int) -> markdown.Markdown:
 
 
 def render_markdown(text: str, shift_headings: bool = False) -> str:
-    """Render text; shift_headings turns `#` into <h2> so the page title stays the only <h1>."""
+    """Render text; shift_headings turns `#` into <h2> so the page title stays the only <h1>.
+    List items indented as CommonMark reads them are re-indented first (content/lists.py)."""
     renderer = _renderer(2 if shift_headings else 1)
     try:
-        return render_math(renderer.convert(text))
+        return render_math(renderer.convert(reindent_lists(text)))
     finally:
         renderer.reset()
