@@ -161,3 +161,14 @@ def test_absolutize_urls_resolves_against_the_post():
     assert 'src="https://ex.com/posts/p/b.png" alt="B"' in out
     assert 'href="mailto:x@example.com"' in out
     assert "onerror" not in absolutize_urls('<img src="x" onerror="alert(1)">', "https://ex.com/")
+
+
+def test_absolutize_urls_resolves_every_srcset_entry():
+    # Feed readers and mail clients resolve no relative address; an imported image keeps its srcset.
+    html = '<img src="/media/a-small.png" srcset="/media/a-small.png 1x, /media/a.png 2x" alt="A">'
+    out = absolutize_urls(html, "https://ex.com/posts/p/")
+    assert 'srcset="https://ex.com/media/a-small.png 1x, https://ex.com/media/a.png 2x"' in out
+    wide = absolutize_urls(
+        '<img src="x.png" srcset="x.png 480w,y.png 960w" alt="">', "https://ex.com/posts/p/"
+    )
+    assert 'srcset="https://ex.com/posts/p/x.png 480w, https://ex.com/posts/p/y.png 960w"' in wide

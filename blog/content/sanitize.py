@@ -1,12 +1,16 @@
 """Strip everything from rendered HTML that could run code in a reader's browser."""
 
+import html as htmllib
+import re
 from copy import deepcopy
+from urllib.parse import urljoin
 
 import nh3
 
 from blog.content.embeds import SANDBOX, is_allowed_frame
 from blog.content.math import MATHML_ATTRIBUTES, MATHML_TAGS
 
+SRCSET = re.compile(r'\ssrcset="([^"]*)"')
 ATTRIBUTES = deepcopy(nh3.ALLOWED_ATTRIBUTES)
 ATTRIBUTES["*"] = {"class", "title", "style", "lang", "dir"}
 for _tag in ("h1", "h2", "h3", "h4", "h5", "h6", "li", "sup", "dt", "a", "figure"):
@@ -55,5 +59,17 @@ def sanitize_html(html: str) -> str:
 
 
 def absolutize_urls(html: str, base_url: str) -> str:
-    """Sanitise again with relative links and images resolved against base_url (for feeds)."""
-    return nh3.Cleaner(**OPTIONS, url_relative=("rewrite_with_base", base_url)).clean(html)
+    """Sanitise again with relative links and images resolved against base_url (for feeds and
+    mail); nh3 resolves href and src, each entry of a srcset is resolved here."""
+    cleaned = nh3.Cleaner(**OPTIONS, url_relative=("rewrite_with_base", base_url)).clean(html)
+    if "srcset=" not in cleaned:
+        return cleaned
+
+    def resolve(match: re.Match) -> str:
+        entries = []
+        for entry in htmllib.unescape(match[1]).split(","):
+            if words := entry.split():
+                entries.append(" ".join([urljoin(base_url, words[0]), *words[1:]]))
+        return f' srcset="{htmllib.escape(", ".join(entries), quote=True)}"'
+
+    return SRCSET.sub(resolve, cleaned)
