@@ -6,7 +6,7 @@ then times, in the same run:
   1. the content pipeline alone (read, split, normalise, render, sanitise), no database;
   2. `weeknote import`'s path: the same pipeline, the referenced images copied into the
      media store, plus one transaction per file into SQLite.
-The two are timed in alternating rounds of 50 files, so that a busy machine slows both
+The two are timed in alternating rounds of 10 files, so that a busy machine slows both
 alike. Goal: (2) reaches at least 80% of (1).
 
     python bench/import_posts.py [--posts 1000] [--keep DIR]
@@ -68,7 +68,7 @@ def body(rng: random.Random) -> str:
 
 
 IMAGES = 40
-CHUNK = 50  # files a round times for each of the two
+CHUNK = 10  # files a round times for each of the two
 
 
 def png(seed: int) -> bytes:

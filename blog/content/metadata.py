@@ -56,6 +56,9 @@ class Metadata:
     redirects: list[str] = field(default_factory=list)
     cover_image: str | None = None
     cover_file: Path | None = None
+    # A cover found neither as a URL nor beside the post: (its key as written, its value), for the
+    # importer to look up where the old site served it (publishing/files.py).
+    cover_wanted: tuple[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     inferred: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -255,6 +258,9 @@ def _url_path(value: str) -> str:
     return "/" + urlsplit(value.strip()).path.lstrip("/")
 
 
+COVER_NOT_KEPT = "cover image not kept"
+
+
 def _cover(result: Metadata, source: _Source, path: Path) -> None:
     tried = []
     for name in COVER_KEYS:
@@ -267,6 +273,7 @@ def _cover(result: Metadata, source: _Source, path: Path) -> None:
             result.cover_image, result.cover_file = value, candidate
         else:
             tried.append(f"{source.keys[name]}: {value}")
+            result.cover_wanted = result.cover_wanted or (source.keys[name], value)
             continue
         if name not in {"images", "header", "cover"} or isinstance(source.get(name), str):
             source.take(name)
@@ -274,7 +281,7 @@ def _cover(result: Metadata, source: _Source, path: Path) -> None:
         return
     if tried:
         result.warnings.append(
-            "cover image not kept, it is neither an absolute URL nor a file beside the post "
+            f"{COVER_NOT_KEPT}, it is neither an absolute URL nor a file beside the post "
             f"({'; '.join(tried)}); the value stays in extra"
         )
 

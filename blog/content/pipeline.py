@@ -44,6 +44,7 @@ class ParsedPost:
     inferred: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)  # the front matter as written
+    cover_wanted: tuple[str, str] | None = None  # a cover the importer may find in the site
 
 
 def hash_source(raw: bytes) -> str:
@@ -96,6 +97,7 @@ def parse_text(
         inferred=meta.inferred,
         warnings=meta.warnings + [],
         metadata=front.metadata,
+        cover_wanted=meta.cover_wanted,
     )
 
 

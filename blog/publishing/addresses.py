@@ -121,9 +121,19 @@ def lookup_key(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
+def _ours(href: str) -> bool:
+    """A fragment, a mail link, or already a Weeknote address (Next.js writes /posts/slug, without
+    the slash: that one is an old address)."""
+    if href.startswith("/posts/"):
+        return urlsplit(href).path.endswith("/")
+    return href.startswith(("#", "/media/", "mailto:"))
+
+
 def _inside_site(href: str, site: Site | None) -> bool:
     parts = urlsplit(href)
-    if href.startswith(("#", "/posts/", "/media/", "mailto:")):
+    if href.startswith(("#", "/media/", "mailto:")) or (
+        href.startswith("/posts/") and parts.path.endswith("/")
+    ):
         return False
     return not (parts.scheme or parts.netloc) or bool(
         site and site.base_url and href.startswith(site.base_url)
@@ -168,7 +178,7 @@ class LinkMap:
 
     def _target(self, href: str, source: Path, old_path: str | None, site: Site | None) -> str | None:
         base_url = site.base_url if site else ""
-        if not href or href.startswith(("#", "/posts/", "/media/", "mailto:")):
+        if not href or _ours(href):
             return None
         if base_url and href.startswith(base_url.rstrip("/") + "/"):
             href = href[len(base_url.rstrip("/")) :]

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from blog.content import ContentError, ParsedPost, parse_file
+from blog.content.metadata import COVER_NOT_KEPT
 from blog.content.pipeline import hash_source
 from blog.content.reader import MAX_BYTES
 from blog.models import Post, PostTag, Redirect, utcnow
@@ -17,6 +18,9 @@ from blog.publishing.addresses import LinkMap, old_address
 from blog.publishing.files import FileCopier, find_file, references, rewrite_html, rewrite_source
 from blog.publishing.post_links import free_redirects, tag_ids
 from blog.publishing.sites import Site
+
+INSERT_POST = insert(Post.__table__).returning(Post.__table__.c.id)
+INSERT_POST_TAG = insert(PostTag.__table__)
 
 POST_SUFFIXES = {".md", ".markdown", ".mdx", ".txt"}
 LOCATION = {"source_path", "content_hash"}  # where a post came from, not what it says
@@ -87,6 +91,8 @@ class Importer:
         self.tag_ids: dict[str, int] = {}
         self.written_dates: dict[str, datetime] = {}  # slug -> date, to say which post keeps a slug
         self.files = FileCopier(media_folder, dry_run)
+        # Root-relative references looked up already: most posts of a site share a few images.
+        self.found: dict[tuple, Path | None] = {}
         self._links: LinkMap | None = None
         self.to_relink: list[
             tuple[int, Path, str | None, Site | None]
@@ -164,8 +170,15 @@ class Importer:
         result.old_addresses = list(parsed.redirects)
         folders = site.static if site else []
         allowed = [*folders, site.root if site else path.parent.resolve()]
+        _settle_cover(parsed, path, folders, old_path, allowed)
         for reference in references(parsed.html):
-            found = find_file(reference, path, folders, old_path, allowed)
+            key = (reference, path.parent, id(site)) if reference.startswith("/") else None
+            if key is None or key not in self.found:
+                found = find_file(reference, path, folders, old_path, allowed)
+                if key is not None:
+                    self.found[key] = found
+            else:
+                found = self.found[key]
             if found is None:
                 result.files_missing.append(reference)
                 result.warnings.append(f"file not found: {reference} (the reference is kept as written)")
@@ -241,15 +254,14 @@ class Importer:
             and self.session.scalar(select(Post.id).where(Post.guid == guid)) is None
         ):
             fields = fields | {"guid": guid}  # an exported post keeps its feed id
-        post_id = self.session.execute(
-            insert(Post.__table__).values(fields).returning(Post.__table__.c.id)
-        ).scalar_one()
+        # One statement with parameters, not .values(): SQLAlchemy compiles it once for the run.
+        post_id = self.session.execute(INSERT_POST, fields).scalar_one()
         links = [
             {"post_id": post_id, "tag_id": tag_id, "position": position}
             for position, tag_id in enumerate(self._tag_ids(parsed.tags))
         ]
         if links:
-            self.session.execute(insert(PostTag.__table__), links)
+            self.session.execute(INSERT_POST_TAG, links)
         paths = self._free_redirects(parsed.redirects, fields["slug"], set(), parsed.warnings)
         if paths:
             rows = [{"old_path": path, "post_id": post_id} for path in paths]
@@ -314,6 +326,27 @@ class Importer:
             if not target.exists():
                 shutil.copyfile(parsed.cover_file, target)
         return f"/media/{name}"
+
+
+def _settle_cover(
+    parsed: ParsedPost, path: Path, folders: list[Path], old_path: str | None, allowed: list[Path]
+) -> None:
+    """A cover file must lie inside the site; one not beside the post is looked up where the old
+    site served it (a root-relative `/assets/cover.png` in public/ or static/)."""
+    if parsed.cover_file is not None:
+        if not any(parsed.cover_file.is_relative_to(root) for root in allowed):
+            parsed.warnings.append(f"{COVER_NOT_KEPT}: {parsed.cover_image} is outside the site")
+            parsed.cover_image = parsed.cover_file = None
+        return
+    if parsed.cover_image is not None or parsed.cover_wanted is None:
+        return
+    key, value = parsed.cover_wanted
+    if (found := find_file(value, path, folders, old_path, allowed)) is None:
+        return
+    parsed.cover_image, parsed.cover_file = value, found
+    parsed.extra.pop(key, None)
+    parsed.warnings[:] = [warning for warning in parsed.warnings if not warning.startswith(COVER_NOT_KEPT)]
+    parsed.inferred["cover_image"] = key
 
 
 def _keep_shared_category(parsed: ParsedPost, category: str) -> None:
