@@ -144,7 +144,7 @@ def run_worker(env: dict, app, digest_id: int, count: int, processes: int = PROC
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        time.sleep(3)  # let the pool start before the clock does
+        wait_for_worker(app, worker)  # the clock starts when the worker answers, not while it boots
         with app.app_context():
             queued_at = datetime.now(UTC)
             queue_digest(digest_id)
@@ -170,6 +170,16 @@ def run_worker(env: dict, app, digest_id: int, count: int, processes: int = PROC
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(30)
         log.close()
+
+
+def wait_for_worker(app, worker: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Wait until the worker answers a ping over the broker (its pool started, its queue read):
+    on a busy machine it takes longer to boot than any fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while not app.extensions["celery"].control.ping(timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the worker did not start")
+    time.sleep(0.5)  # its pool processes finish their own start-up
 
 
 def run_smtp_source(port: int, count: int, size: int, connections: int) -> float:
