@@ -58,7 +58,9 @@ DEFAULTS = {
     # SMTP connections open at once across every worker (a lease in Redis each), and the relay's
     # allowance, shared by every worker through a token bucket in Redis: "14/s", "50000/day" or
     # both ("14/s, 50000/day"); empty: no allowance but what the relay's throttling answers teach.
-    "SMTP_CONNECTIONS": 4,
+    # Eight: a connection carries one message a round trip, so at 40 ms four could never fill an
+    # allowance of 100 a second; threads, not processes, so more cost no memory (bench/relay.py).
+    "SMTP_CONNECTIONS": 8,
     "SMTP_RATE_LIMIT": "",
     "DISPATCH_INTERVAL": 60.0,  # seconds between two dispatcher runs of the beat
     # Hours a scheduled digest may be late (the beat was down) and still go out by itself; a later

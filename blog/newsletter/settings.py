@@ -13,7 +13,7 @@ class DeliverySettings:
     retry_base: float = 30.0  # seconds before the first retry of a 4xx; doubles each time
     retry_cap: float = 1800.0  # below Redis's visibility timeout (an hour), so a waiting task stays one
     max_lateness: timedelta = timedelta(hours=12)  # a run later than this is held for review
-    connections: int = 4  # SMTP connections at once across every worker (SMTP_CONNECTIONS)
+    connections: int = 8  # SMTP connections at once across every worker (SMTP_CONNECTIONS)
     parallel: int = 2  # batch task chains per digest (DELIVERY_PARALLEL): they share the connections
     rates: tuple[tuple[int, int], ...] = ()  # SMTP_RATE_LIMIT as (messages, seconds) pairs
 
