@@ -18,7 +18,7 @@ from blog.newsletter.preview import next_digest_words
 from blog.platform import assets, errors, health, logs, proxies, ratelimit, security, templating, urls
 from blog.platform import commands as platform_commands
 from blog.publishing import commands as publishing_commands
-from blog.site import archive, digest_pages, discovery, feeds, pagecache, posts, search, tags
+from blog.site import archive, cards, digest_pages, discovery, feeds, pagecache, posts, search, tags
 from blog.site.digest_pages import latest_digest_url
 from blog.subscriptions import commands as subscriptions_commands
 from blog.subscriptions import views as subscription_views
@@ -71,10 +71,11 @@ def register_templating(app: Flask) -> None:
         lambda: next_digest_words(db.session, datetime.now(UTC)), "next_digest"
     )
     app.add_template_global(latest_digest_url)
+    app.add_template_global(cards.card_url)  # a post's og:image when it has no cover
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (health, posts, tags, archive, search, feeds, discovery, digest_pages):
+    for module in (health, posts, cards, tags, archive, search, feeds, discovery, digest_pages):
         app.register_blueprint(module.bp)
     subscription_views.init_app(app)
     webhooks.init_app(app)

@@ -163,6 +163,7 @@ def finish_config(config: dict, instance_path: Path) -> None:
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    config.setdefault("CARDS_FOLDER", str(instance_path / "cards"))  # posts' social cards, drawn once
     if config["TRUSTED_PROXY_HOPS"] < 0:
         raise ValueError(f"TRUSTED_PROXY_HOPS={config['TRUSTED_PROXY_HOPS']} must be 0 or more")
     # Written when a request arrives with X-Forwarded-For that no setting trusts (`weeknote doctor`).

@@ -4,12 +4,21 @@ from flask import Flask, current_app, request, url_for
 
 from blog.models import Post
 from blog.platform.urls import absolute_url, external_url
-from blog.platform.zones import local_date, local_moment, long_date, short_moment
+from blog.platform.zones import (
+    day_and_month,
+    local_date,
+    local_moment,
+    long_date,
+    machine_time,
+    short_moment,
+)
 
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(long_date, "localdate")
     app.add_template_filter(short_moment, "localtime")
+    app.add_template_filter(machine_time, "isotime")
+    app.add_template_filter(day_and_month, "daymonth")
     app.add_template_global(local_moment)
     app.add_template_global(local_date)
     app.add_template_global(absolute_url)
@@ -40,8 +49,8 @@ def blog_posting(post: Post) -> dict:
         "@type": "BlogPosting",
         "headline": post.title,
         "description": post.excerpt,
-        "datePublished": post.published_at.isoformat(),
-        "dateModified": (post.updated_at or post.published_at).isoformat(),
+        "datePublished": machine_time(post.published_at),
+        "dateModified": machine_time(post.updated_at or post.published_at),
         "url": external_url("posts.show", slug=post.slug),
         "mainEntityOfPage": external_url("posts.show", slug=post.slug),
         "author": {"@type": "Person" if config["AUTHOR_NAME"] else "Organization", "name": author},
