@@ -1,4 +1,4 @@
-"""search text without code and footnote marks
+"""search text without code and footnote marks; code blocks reachable by keyboard
 
 Revision ID: e7a9c1d3f5b8
 Revises: d5e7f9a1b3c6
@@ -6,7 +6,8 @@ Create Date: 2026-12-03 09:00:00.000000
 
 post.plain_text (what search indexes and quotes) leaves out code blocks and footnote numbers
 from now on; the posts already stored get the same text again, and the search index follows
-through its triggers. No schema change.
+through its triggers. Code blocks get tabindex="0" (a keyboard can scroll a wide one), as the
+sanitiser now gives new posts. No schema change.
 """
 import html
 import re
@@ -25,6 +26,7 @@ depends_on = None
 TAG = re.compile(r"<[^>]+>")
 BLOCK_TAG = re.compile(r"</?(?:p|br|li|h[1-6]|div|tr|td|th|blockquote|pre|ul|ol|dt|dd|figure)\b[^>]*>")
 CODE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.DOTALL)
+PRE_WITHOUT_TABINDEX = re.compile(r"<pre\b(?![^>]*\btabindex=)")
 FOOTNOTE_MARKS = re.compile(r'<sup id="fnref[^"]*">.*?</sup>|<a class="footnote-backref"[^>]*>.*?</a>', re.DOTALL)
 
 
@@ -34,13 +36,20 @@ def text_of(rendered, prose):
     return " ".join(html.unescape(TAG.sub("", BLOCK_TAG.sub(" ", rendered))).split())
 
 
+def with_tabindex(rendered, on):
+    if on:
+        return PRE_WITHOUT_TABINDEX.sub('<pre tabindex="0"', rendered)
+    return rendered.replace('<pre tabindex="0"', "<pre")
+
+
 def refill(prose):
     connection = op.get_bind()
     post = sa.table('post', sa.column('id', sa.Integer), sa.column('html', sa.Text),
                     sa.column('plain_text', sa.Text))
     for post_id, rendered in connection.execute(sa.select(post.c.id, post.c.html)).all():
         connection.execute(post.update().where(post.c.id == post_id)
-                           .values(plain_text=text_of(rendered or "", prose)))
+                           .values(plain_text=text_of(rendered or "", prose),
+                                   html=with_tabindex(rendered or "", prose)))
 
 
 def upgrade():
