@@ -11,7 +11,7 @@ from blog import admin
 from blog.admin import commands as admin_commands
 from blog.bounces import commands as bounces_commands
 from blog.bounces import webhooks
-from blog.config import Config, TestConfig, finish_config
+from blog.config import Config, TestConfig, environment, finish_config
 from blog.extensions import cache, celery_init_app, csrf, db, migrate
 from blog.newsletter import commands as newsletter_commands
 from blog.newsletter.preview import next_digest_words
@@ -37,9 +37,10 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=str(config.get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
     )
-    app.config.from_object(TestConfig() if config.get("TESTING") else Config())
+    instance = Path(app.instance_path)
+    app.config.from_object(TestConfig() if config.get("TESTING") else Config(environment(instance)))
     app.config.update(config)
-    finish_config(app.config, Path(app.instance_path))
+    finish_config(app.config, instance)
     register_extensions(app)
     register_templating(app)
     register_blueprints(app)

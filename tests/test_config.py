@@ -1,3 +1,6 @@
+import os
+import subprocess
+
 import pytest
 
 from blog import create_app
@@ -120,3 +123,36 @@ def test_a_bounce_mailbox_adds_its_poll_to_the_beat(tmp_path):
     assert {entry["task"]: entry["schedule"] for entry in schedule.values()}["weeknote.poll_bounces"] == 300.0
     with pytest.raises(ValueError, match="BOUNCE_MAILBOX"):
         create_app({"INSTANCE_PATH": str(tmp_path), "BOUNCE_MAILBOX": "https://imap.example.com/"})
+
+
+def write_run_file(instance, pid: int) -> None:
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / "run.env").write_text(
+        f"WEEKNOTE_RUN_PID={pid}\nPORT=5072\nSITE_URL=http://127.0.0.1:5072\nREDIS_URL=redis://127.0.0.1:6399/0\n"
+    )
+
+
+def test_commands_beside_make_run_act_on_the_running_site(tmp_path, monkeypatch):
+    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    instance = tmp_path / "instance"
+    write_run_file(instance, os.getpid())  # a run that is alive
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    assert app.config["SITE_URL"] == "http://127.0.0.1:5072"
+    assert app.config["CELERY"]["broker_url"] == "redis://127.0.0.1:6399/0"
+
+    monkeypatch.setenv("SITE_URL", "https://notes.example.com")  # set by hand: it wins
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    assert app.config["SITE_URL"] == "https://notes.example.com"
+    assert app.config["REDIS_URL"] == "redis://127.0.0.1:6399/0"
+
+
+def test_a_stopped_runs_file_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its process id now belongs to no process
+    instance = tmp_path / "instance"
+    write_run_file(instance, ended.pid)
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    assert app.config["SITE_URL"] == "http://127.0.0.1:5000" and app.config["REDIS_URL"] is None
