@@ -26,6 +26,7 @@ def og_image(client, slug: str) -> str:
     [image] = OG_IMAGE.findall(page)
     assert f'<meta name="twitter:image" content="{image}">' in page
     assert '<meta name="twitter:card" content="summary_large_image">' in page
+    assert f'"image": "{image}"' in page  # the JSON-LD names the same picture
     return image
 
 

@@ -40,8 +40,9 @@ def section_url(endpoint: str, **values) -> str | None:
     return url_for(endpoint, **values)
 
 
-def blog_posting(post: Post) -> dict:
-    """The schema.org BlogPosting that search engines read from a post page (JSON-LD)."""
+def blog_posting(post: Post, image: str | None = None) -> dict:
+    """The schema.org BlogPosting that search engines read from a post page (JSON-LD); `image`
+    is the page's og:image (the cover, or the post's social card)."""
     config = current_app.config
     author = config["AUTHOR_NAME"] or config["SITE_TITLE"]
     data = {
@@ -62,6 +63,6 @@ def blog_posting(post: Post) -> dict:
         "keywords": [tag.name for tag in post.tags],
         "wordCount": len(post.plain_text.split()),
     }
-    if post.cover_image:
-        data["image"] = absolute_url(post.cover_image)
+    if image or post.cover_image:
+        data["image"] = image or absolute_url(post.cover_image)
     return data
