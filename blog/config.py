@@ -101,9 +101,21 @@ def running_site(instance_path: Path) -> dict[str, str]:
         return {}
     recorded = dotenv_values(path)
     pid = recorded.get("WEEKNOTE_RUN_PID") or ""
-    if not pid.isdigit() or not process_alive(int(pid)):
+    if not pid.isdigit() or not runs_honcho(int(pid)):
         return {}
     return {key: value for key in RUN_SETTINGS if (value := recorded.get(key))}
+
+
+def runs_honcho(pid: int) -> bool:
+    """Whether pid is still `make run` (which became honcho): where /proc shows command lines,
+    a process id reused by another program after the run stopped does not count."""
+    proc = Path("/proc")
+    if not (proc / "self").exists():
+        return process_alive(pid)
+    try:
+        return b"honcho" in (proc / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def process_alive(pid: int) -> bool:

@@ -1,5 +1,6 @@
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -132,11 +133,14 @@ def write_run_file(instance, pid: int) -> None:
     )
 
 
-def test_commands_beside_make_run_act_on_the_running_site(tmp_path, monkeypatch):
+def test_commands_beside_make_run_act_on_the_running_site(tmp_path, monkeypatch, request):
     monkeypatch.delenv("SITE_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
     instance = tmp_path / "instance"
-    write_run_file(instance, os.getpid())  # a run that is alive
+    # A process that stands in for `make run` (which becomes honcho): alive, and named so.
+    honcho = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "honcho"])
+    request.addfinalizer(lambda: (honcho.kill(), honcho.wait()))
+    write_run_file(instance, honcho.pid)
     app = create_app({"INSTANCE_PATH": str(instance)})
     assert app.config["SITE_URL"] == "http://127.0.0.1:5072"
     assert app.config["CELERY"]["broker_url"] == "redis://127.0.0.1:6399/0"
@@ -147,12 +151,15 @@ def test_commands_beside_make_run_act_on_the_running_site(tmp_path, monkeypatch)
     assert app.config["REDIS_URL"] == "redis://127.0.0.1:6399/0"
 
 
-def test_a_stopped_runs_file_is_ignored(tmp_path, monkeypatch):
+def test_a_stopped_or_reused_process_id_is_ignored(tmp_path, monkeypatch):
     monkeypatch.delenv("SITE_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
     ended = subprocess.Popen(["true"])
     ended.wait()  # its process id now belongs to no process
     instance = tmp_path / "instance"
     write_run_file(instance, ended.pid)
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    assert app.config["SITE_URL"] == "http://127.0.0.1:5000" and app.config["REDIS_URL"] is None
+    write_run_file(instance, os.getpid())  # alive, but not a make run: the id was reused
     app = create_app({"INSTANCE_PATH": str(instance)})
     assert app.config["SITE_URL"] == "http://127.0.0.1:5000" and app.config["REDIS_URL"] is None
