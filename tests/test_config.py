@@ -138,8 +138,10 @@ def test_commands_beside_make_run_act_on_the_running_site(tmp_path, monkeypatch,
     monkeypatch.delenv("REDIS_URL", raising=False)
     instance = tmp_path / "instance"
     # A process that stands in for `make run` (which becomes honcho): alive, and named so.
-    honcho = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "honcho"])
-    request.addfinalizer(lambda: (honcho.kill(), honcho.wait()))
+    stand_in = "import time; print('started', flush=True); time.sleep(60)"
+    honcho = subprocess.Popen([sys.executable, "-c", stand_in, "honcho"], stdout=subprocess.PIPE, text=True)
+    request.addfinalizer(lambda: (honcho.kill(), honcho.wait(), honcho.stdout.close()))
+    assert honcho.stdout.readline() == "started\n"  # running its own command line by now
     write_run_file(instance, honcho.pid)
     app = create_app({"INSTANCE_PATH": str(instance)})
     assert app.config["SITE_URL"] == "http://127.0.0.1:5072"
