@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from celery import Celery
+from dotenv import dotenv_values
 
 WAIT_SECONDS = 180
 
@@ -105,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.log.exists():
             print("\n".join(args.log.read_text(errors="replace").splitlines()[-30:]), flush=True)
         return 1
-    print(block(args.port, args.site_url, author, args.smtp_host, args.log), flush=True)
+    # honcho, like the `weeknote` command, reads a .env file: a relay set there is used too.
+    smtp_host = args.smtp_host or dotenv_values(".env").get("SMTP_HOST") or ""
+    print(block(args.port, args.site_url, author, smtp_host, args.log), flush=True)
     return 0
 
 
