@@ -11,14 +11,14 @@ from blog import admin
 from blog.admin import commands as admin_commands
 from blog.bounces import commands as bounces_commands
 from blog.bounces import webhooks
-from blog.config import Config, TestConfig, finish_config
+from blog.config import Config, TestConfig, environment, finish_config
 from blog.extensions import cache, celery_init_app, csrf, db, migrate
 from blog.newsletter import commands as newsletter_commands
 from blog.newsletter.preview import next_digest_words
 from blog.platform import assets, errors, health, logs, proxies, ratelimit, security, templating, urls
 from blog.platform import commands as platform_commands
 from blog.publishing import commands as publishing_commands
-from blog.site import archive, digest_pages, discovery, feeds, pagecache, posts, search, tags
+from blog.site import archive, cards, digest_pages, discovery, feeds, pagecache, posts, search, tags
 from blog.site.digest_pages import latest_digest_url
 from blog.subscriptions import commands as subscriptions_commands
 from blog.subscriptions import views as subscription_views
@@ -37,9 +37,10 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=str(config.get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
     )
-    app.config.from_object(TestConfig() if config.get("TESTING") else Config())
+    instance = Path(app.instance_path)
+    app.config.from_object(TestConfig() if config.get("TESTING") else Config(environment(instance)))
     app.config.update(config)
-    finish_config(app.config, Path(app.instance_path))
+    finish_config(app.config, instance)
     register_extensions(app)
     register_templating(app)
     register_blueprints(app)
@@ -71,10 +72,11 @@ def register_templating(app: Flask) -> None:
         lambda: next_digest_words(db.session, datetime.now(UTC)), "next_digest"
     )
     app.add_template_global(latest_digest_url)
+    app.add_template_global(cards.card_url)  # a post's og:image when it has no cover
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (health, posts, tags, archive, search, feeds, discovery, digest_pages):
+    for module in (health, posts, cards, tags, archive, search, feeds, discovery, digest_pages):
         app.register_blueprint(module.bp)
     subscription_views.init_app(app)
     webhooks.init_app(app)

@@ -10,6 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
+
 from blog import jobs
 
 DEFAULTS = {
@@ -85,6 +87,53 @@ RATE_WINDOWS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
 RATE = re.compile(r"\s*(?P<count>\d+)\s*(?:/|per)\s*(?P<every>\d*)\s*(?P<unit>[a-z]+)\s*")
 MAILBOX_SCHEMES = ("imaps", "imap", "pop3s", "pop3")
 SMTP_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+
+
+# Written by `make run` while it serves the site: commands run beside it in another shell act on
+# that site (its SITE_URL, its Redis and worker). Its WEEKNOTE_RUN_PID says whether it still runs.
+RUN_FILE = "run.env"
+RUN_SETTINGS = ("SITE_URL", "REDIS_URL")
+
+
+def running_site(instance_path: Path) -> dict[str, str]:
+    """The settings `make run` recorded in instance/run.env, while the `make run` that wrote
+    them is alive; {} otherwise (a file left by a stopped run points at nothing)."""
+    path = instance_path / RUN_FILE
+    if not path.is_file():
+        return {}
+    recorded = dotenv_values(path)
+    pid = recorded.get("WEEKNOTE_RUN_PID") or ""
+    if not pid.isdigit() or not runs_honcho(int(pid)):
+        return {}
+    return {key: value for key in RUN_SETTINGS if (value := recorded.get(key))}
+
+
+def runs_honcho(pid: int) -> bool:
+    """Whether pid is still `make run` (which became honcho): where /proc shows command lines,
+    a process id reused by another program after the run stopped does not count."""
+    proc = Path("/proc")
+    if not (proc / "self").exists():
+        return process_alive(pid)
+    try:
+        return b"honcho" in (proc / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def environment(instance_path: Path) -> dict[str, str]:
+    """The environment the app reads: a running `make run`'s settings, which any variable set
+    in the real environment overrides."""
+    return running_site(instance_path) | dict(os.environ)
 
 
 class Config:
@@ -165,6 +214,7 @@ def finish_config(config: dict, instance_path: Path) -> None:
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    config.setdefault("CARDS_FOLDER", str(instance_path / "cards"))  # posts' social cards, drawn once
     if config["TRUSTED_PROXY_HOPS"] < 0:
         raise ValueError(f"TRUSTED_PROXY_HOPS={config['TRUSTED_PROXY_HOPS']} must be 0 or more")
     # Written when a request arrives with X-Forwarded-For that no setting trusts (`weeknote doctor`).

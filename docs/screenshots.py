@@ -1,4 +1,5 @@
-"""Take the README's screenshots: the home page and a digest email, with the sample posts.
+"""Take the README's tour in screenshots, with the sample posts: the home page, a post, the
+console's dashboard and editor, and a digest email.
 
 Run `make screenshots` (needs Chromium at /usr/bin/chromium, or CHROMIUM=...).
 """
@@ -13,9 +14,12 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from blog import PROJECT_ROOT, create_app
+from blog.admin import authors
+from blog.extensions import db
 
 OUTPUT = PROJECT_ROOT / "docs" / "images"
 WHEN = "2026-11-16 08:00"  # a week that holds two of the sample posts
+EMAIL, PASSWORD = "author@example.com", "screenshots only"
 
 
 def build_site(folder: Path):
@@ -31,6 +35,8 @@ def build_site(folder: Path):
     )
     with app.app_context():
         upgrade()
+        authors.create_author(db.session, EMAIL, PASSWORD)
+        db.session.commit()
     result = app.test_cli_runner().invoke(args=["import", str(PROJECT_ROOT / "blog" / "sample_posts")])
     if result.exit_code:
         raise SystemExit(f"importing the sample posts failed:\n{result.output}")
@@ -57,16 +63,32 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+                base = f"http://127.0.0.1:{server.server_port}"
                 page = browser.new_page(viewport={"width": 1280, "height": 860})
-                page.goto(f"http://127.0.0.1:{server.server_port}/")
+                page.goto(f"{base}/")
                 page.screenshot(path=str(OUTPUT / "home.png"))
+                page.goto(f"{base}/posts/writing-with-code/")
+                page.screenshot(path=str(OUTPUT / "post.png"))
+                page.goto(f"{base}/admin/sign-in")
+                page.get_by_label("Email address").fill(EMAIL)
+                page.get_by_label("Password").fill(PASSWORD)
+                page.get_by_role("button", name="Sign in").click()
+                page.get_by_role("heading", name="Dashboard", exact=True).wait_for()
+                page.screenshot(path=str(OUTPUT / "console.png"))
+                page.goto(f"{base}/admin/posts/new")
+                page.get_by_label("Title").fill("What I learned this week")
+                page.get_by_label("Text (Markdown)").fill(
+                    "Three things stood out.\n\n## Borrowing\n\nA reference *lends* a value.\n"
+                )
+                page.get_by_role("region", name="Preview").get_by_role("heading", name="Borrowing").wait_for()
+                page.screenshot(path=str(OUTPUT / "editor.png"))
                 page = browser.new_page(viewport={"width": 720, "height": 760})
                 page.goto((folder / "digest.html").as_uri())
                 page.screenshot(path=str(OUTPUT / "digest-email.png"))
                 browser.close()
         finally:
             server.shutdown()
-    print(f"Wrote {OUTPUT / 'home.png'} and {OUTPUT / 'digest-email.png'}")
+    print(f"Wrote home.png, post.png, console.png, editor.png and digest-email.png in {OUTPUT}")
 
 
 if __name__ == "__main__":

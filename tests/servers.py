@@ -527,7 +527,10 @@ def start_make_run(clone: Path, env: dict[str, str], port: int, log_path: Path) 
 
     try:
         wait_until(ready, 240, f"/healthz on port {port} (log: {log_path})", interval=0.5)
-        wait_until(lambda: " ready." in log_path.read_text(), 60, "the Celery worker", interval=0.2)
+        # Printed once the site and a Celery worker answer (blog/platform/first_run.py).
+        wait_until(
+            lambda: "Weeknote is running at" in log_path.read_text(), 60, "make run's block", interval=0.2
+        )
     except BaseException:
         os.killpg(make.pid, signal.SIGKILL)  # nothing left behind by a run that never came up
         make.wait(10)

@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from blog import create_app
@@ -120,3 +124,44 @@ def test_a_bounce_mailbox_adds_its_poll_to_the_beat(tmp_path):
     assert {entry["task"]: entry["schedule"] for entry in schedule.values()}["weeknote.poll_bounces"] == 300.0
     with pytest.raises(ValueError, match="BOUNCE_MAILBOX"):
         create_app({"INSTANCE_PATH": str(tmp_path), "BOUNCE_MAILBOX": "https://imap.example.com/"})
+
+
+def write_run_file(instance, pid: int) -> None:
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / "run.env").write_text(
+        f"WEEKNOTE_RUN_PID={pid}\nPORT=5072\nSITE_URL=http://127.0.0.1:5072\nREDIS_URL=redis://127.0.0.1:6399/0\n"
+    )
+
+
+def test_commands_beside_make_run_act_on_the_running_site(tmp_path, monkeypatch, request):
+    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    instance = tmp_path / "instance"
+    # A process that stands in for `make run` (which becomes honcho): alive, and named so.
+    stand_in = "import time; print('started', flush=True); time.sleep(60)"
+    honcho = subprocess.Popen([sys.executable, "-c", stand_in, "honcho"], stdout=subprocess.PIPE, text=True)
+    request.addfinalizer(lambda: (honcho.kill(), honcho.wait(), honcho.stdout.close()))
+    assert honcho.stdout.readline() == "started\n"  # running its own command line by now
+    write_run_file(instance, honcho.pid)
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    assert app.config["SITE_URL"] == "http://127.0.0.1:5072"
+    assert app.config["CELERY"]["broker_url"] == "redis://127.0.0.1:6399/0"
+
+    monkeypatch.setenv("SITE_URL", "https://notes.example.com")  # set by hand: it wins
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    assert app.config["SITE_URL"] == "https://notes.example.com"
+    assert app.config["REDIS_URL"] == "redis://127.0.0.1:6399/0"
+
+
+def test_a_stopped_or_reused_process_id_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its process id now belongs to no process
+    instance = tmp_path / "instance"
+    write_run_file(instance, ended.pid)
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    assert app.config["SITE_URL"] == "http://127.0.0.1:5000" and app.config["REDIS_URL"] is None
+    write_run_file(instance, os.getpid())  # alive, but not a make run: the id was reused
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    assert app.config["SITE_URL"] == "http://127.0.0.1:5000" and app.config["REDIS_URL"] is None

@@ -73,7 +73,14 @@ def test_fresh_clone_runs_the_whole_stack(tmp_path):
         token = CSRF.search(browser.get(path)).group(1)
         assert "You are subscribed" in browser.post(path, {"csrf_token": token})
 
-        # A post written today, then the digest, sent from the clone as the README says.
+        # `make run` printed one short block once everything answered; the services' start-up
+        # output went to instance/logs/ instead of the terminal.
+        printed = log_path.read_text()
+        assert f"Weeknote is running at http://127.0.0.1:{port}/" in printed
+        assert "celery@" not in printed and "celery@" in (clone / "instance" / "logs" / "run.log").read_text()
+
+        # A post written today, then the digest, sent from another shell as the README says: with
+        # no SITE_URL or REDIS_URL set there, it links to this run's port and queues on its worker.
         post = clone / "first-post.md"
         post.write_text(
             f"---\ntitle: My first week\ndate: {datetime.now(UTC):%Y-%m-%d %H:%M:%S}\n---\nHello.\n"
@@ -84,12 +91,21 @@ def test_fresh_clone_runs_the_whole_stack(tmp_path):
             [weeknote, "digest", "send", "--now", "--yes"], cwd=clone, env=env, capture_output=True, text=True
         )
         assert sent.returncode == 0, sent.stderr
+        assert "Queued for the worker" in sent.stdout
+
+        def digest_sent() -> bool:
+            messages = outbox_messages(outbox)
+            return any(m["List-Unsubscribe"] and not m["Subject"].startswith("Welcome") for m in messages)
+
+        wait_until(digest_sent, 30, "the digest, sent by the worker")
         messages = outbox_messages(outbox)
         welcomes = [m for m in messages if m["Subject"].startswith("Welcome to")]
         assert [m["To"] for m in welcomes] == ["newcomer@example.com"]  # after confirming
         digests = [m for m in messages if m["List-Unsubscribe"] and m not in welcomes]
         assert [m["To"] for m in digests] == ["newcomer@example.com"]
         assert "My first week" in text_of(digests[0])
+        sites = re.findall(r"https?://[\w.:-]*\w", text_of(digests[0]))  # each link's scheme and host
+        assert sites and set(sites) == {f"http://127.0.0.1:{port}"}, sites
 
         # The author made on first start signs in with the one-time password `make run` printed,
         # must choose their own, and finds the digest in the console's outbox, as sent.

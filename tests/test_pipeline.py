@@ -53,7 +53,9 @@ def test_nextjs_raw_html_shape():
     assert post.tags == ["rust", "systems", "learning"]
     assert post.draft is False
     assert '<span style="color:#e11d48">red note</span>' in post.html
-    assert '<div class="highlight"><pre>' in post.html and '<span class="k">def</span>' in post.html
+    assert (
+        '<div class="highlight"><pre tabindex="0">' in post.html and '<span class="k">def</span>' in post.html
+    )
     assert '<img alt="A crab on a beach" src="https://images.example.com/crab.jpg">' in post.html
     assert post.html.count("A Year of Rust") == 0  # the H1 repeating the title is not shown twice
     assert post.extra == {"relatedBooks": ["the-rust-book", "rust-for-rustaceans"]}

@@ -111,6 +111,13 @@ def test_related_posts_share_the_most_tags(client, series):
     assert 'id="related-heading"' not in client.get("/posts/five/").text  # no tags, no section
 
 
+def test_related_posts_leave_out_the_older_and_newer_links(client, series):
+    page = client.get("/posts/three/").text  # Older: Two; Newer: Four, which shares "rust"
+    related = page[page.index('id="related-heading"') :]
+    assert ">One</a>" in related
+    assert ">Four</a>" not in related and ">Two</a>" not in related
+
+
 def test_post_page_runs_a_fixed_number_of_queries(client, series, count_statements):
     # site state, post, its tags, older, newer, related
     assert len(count_statements(lambda: client.get("/posts/three/"))) <= 6

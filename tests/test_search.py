@@ -151,3 +151,19 @@ def test_results_are_paged(app, client, write_post, import_posts):
 def test_search_page_runs_a_fixed_number_of_queries(client, library, count_statements):
     # site state, count, matches, their tags
     assert len(count_statements(lambda: client.get("/search?q=borrow"))) <= 4
+
+
+def test_snippets_quote_prose_not_code_or_footnote_numbers(app, client, write_post, import_posts):
+    write_post(
+        "2024-02-01-notes.md",
+        "---\ntitle: Notes on Parsers\n---\n\nParsers read tokens[^1] one at a time.\n\n"
+        "```python\ndef parse(tokens):\n    return tokens.pop()\n```\n\n"
+        "More about parsers later.\n\n[^1]: Tokens come from the lexer.\n",
+    )
+    import_posts()
+    [hit] = client.get("/search?q=parsers").text.split('class="snippet"')[1:2]
+    snippet = hit[: hit.index("</p>")]
+    assert "<mark>Parsers</mark> read tokens one at a time" in snippet
+    assert "def parse" not in snippet and "tokens.pop" not in snippet
+    assert "tokens1" not in snippet and "↩" not in snippet
+    assert "Tokens come from the lexer" in snippet  # the footnote's words are still prose

@@ -15,7 +15,7 @@ from blog.content.preprocess import preprocess_body
 from blog.content.reader import MAX_BYTES, read_source
 from blog.content.render import render_markdown
 from blog.content.sanitize import sanitize_html
-from blog.content.summary import first_paragraph, html_to_text, reading_minutes, split_more
+from blog.content.summary import first_paragraph, html_to_text, prose_text, reading_minutes, split_more
 
 # Part of every content hash: bump it when rendering changes so re-imports re-render.
 PIPELINE_VERSION = "3"
@@ -114,7 +114,7 @@ class RenderedText:
 def render_text(body: str, meta: Metadata) -> RenderedText:
     """Render a body with its metadata (title, excerpt) into every field derived from it."""
     html, excerpt = render_body(body, meta)
-    return RenderedText(html, html_to_text(html), excerpt, reading_minutes(html))
+    return RenderedText(html, prose_text(html), excerpt, reading_minutes(html))
 
 
 def render_body(body: str, meta: Metadata) -> tuple[str, str]:

@@ -48,7 +48,8 @@ OPTIONS = {
     "link_rel": "noopener noreferrer",
     "strip_comments": True,
     "attribute_filter": _filter,
-    "set_tag_attribute_values": {"iframe": IFRAME_SETTINGS},
+    # A code block wider than the screen scrolls; tabindex lets a keyboard reach it to scroll it.
+    "set_tag_attribute_values": {"iframe": IFRAME_SETTINGS, "pre": {"tabindex": "0"}},
 }
 _cleaner = nh3.Cleaner(**OPTIONS)
 

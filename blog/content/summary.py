@@ -9,6 +9,10 @@ PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 TAG = re.compile(r"<[^>]+>")
 BLOCK_TAG = re.compile(r"</?(?:p|br|li|h[1-6]|div|tr|td|th|blockquote|pre|ul|ol|dt|dd|figure)\b[^>]*>")
 CODE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.DOTALL)
+# A footnote's number in the text and its way back: markers for the eye, noise in a quotation.
+FOOTNOTE_MARKS = re.compile(
+    r'<sup id="fnref[^"]*">.*?</sup>|<a class="footnote-backref"[^>]*>.*?</a>', re.DOTALL
+)
 WORDS_PER_MINUTE = 230
 EXCERPT_LIMIT = 300
 
@@ -22,6 +26,12 @@ def split_more(text: str) -> str | None:
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment, whitespace collapsed."""
     return " ".join(html.unescape(TAG.sub("", BLOCK_TAG.sub(" ", fragment))).split())
+
+
+def prose_text(fragment: str) -> str:
+    """The words a reader reads: the plain text without code blocks and footnote marks (what
+    search indexes and quotes in its snippets)."""
+    return html_to_text(FOOTNOTE_MARKS.sub("", CODE_BLOCK.sub(" ", fragment)))
 
 
 def first_paragraph(rendered: str) -> str:

@@ -25,7 +25,7 @@ def digest_post(post: Post, url: str, base_url: str, full: bool) -> DigestPost:
         cover_url=absolute_url(post.cover_image) if post.cover_image else None,
         cover_alt=post.title,
         html=email_html(post.html, base_url, post.title, CONTENT_WIDTH) if full else "",
-        text=post.plain_text if full else "",
+        text=html_to_text(post.html) if full else "",  # code included: plain_text is prose only
     )
 
 

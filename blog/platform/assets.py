@@ -13,6 +13,8 @@ STATIC_FOLDER = Path(__file__).resolve().parents[2] / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
 LIGHT_STYLE, DARK_STYLE = "default", "github-dark"
+# A highlighted code line: (background, edge) per scheme; the backgrounds keep every token at 4.5:1.
+HIGHLIGHTED_LINE = {"light": ("#ffffcc", "#b08800"), "dark": ("#1b2535", "#58a6ff")}
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,19 @@ def load_assets(folder: Path) -> dict[str, Asset]:
 
 
 def pygments_css() -> str:
-    """Code colours for light pages, and for dark ones through prefers-color-scheme."""
+    """Code colours for light pages, and for dark ones through prefers-color-scheme.
+
+    A highlighted line (```python{2}) gets a background every token keeps 4.5:1 contrast on
+    (github-dark's own grey left comments at 1.8:1) and a bar at its left edge, so the mark is
+    not told by colour alone.
+    """
     light = HtmlFormatter(style=LIGHT_STYLE).get_style_defs(".highlight")
     dark = HtmlFormatter(style=DARK_STYLE).get_style_defs(".highlight")
-    return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+    mark = ".highlight .hll {{ background-color: {}; box-shadow: inset 3px 0 0 {}; }}"
+    return (
+        f"{light}\n{mark.format(*HIGHLIGHTED_LINE['light'])}\n"
+        f"@media (prefers-color-scheme: dark) {{\n{dark}\n{mark.format(*HIGHLIGHTED_LINE['dark'])}\n}}\n"
+    )
 
 
 def fingerprinted(name: str, digest: str) -> str:

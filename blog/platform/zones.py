@@ -89,3 +89,17 @@ def editor_moment(moment: datetime) -> str:
     """'3 May 2026, 09:30': to the minute in the site's zone, which the editor names beside it."""
     local = in_zone(moment)
     return f"{local.day} {local:%B %Y, %H:%M}"
+
+
+def machine_time(moment: datetime | None) -> str:
+    """'2026-11-30T14:10:07+00:00': a moment for machines (datetime attributes, JSON-LD, sitemaps),
+    in UTC to the second; HTML allows at most three fraction digits, and no reader needs them."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def day_and_month(moment: datetime) -> str:
+    """'29 July': a date in the site's zone under a heading that already names the year."""
+    local = in_zone(moment)
+    return f"{local.day} {local:%B}"

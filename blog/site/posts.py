@@ -39,7 +39,7 @@ def show(slug: str):
     if post is None:
         abort(404)
     older, newer = neighbours(db.session, post)
-    related = related_posts(db.session, post)
+    related = related_posts(db.session, post, exclude=(older, newer))
     return render_template("posts/post.html", post=post, older=older, newer=newer, related=related)
 
 

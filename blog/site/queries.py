@@ -55,16 +55,20 @@ def neighbours(session: Session, post: Post) -> tuple[Post | None, Post | None]:
     return older, newer
 
 
-def related_posts(session: Session, post: Post, limit: int = RELATED_LIMIT) -> list[Post]:
-    """Published posts sharing the most tags with post, newest first among equals."""
+def related_posts(
+    session: Session, post: Post, limit: int = RELATED_LIMIT, exclude: tuple[Post | None, ...] = ()
+) -> list[Post]:
+    """Published posts sharing the most tags with post, newest first among equals; those in
+    `exclude` (the page's Older and Newer links) are left out, so no post is offered twice."""
     tag_ids = [link.tag_id for link in post.post_tags]
     if not tag_ids:
         return []
+    skipped = [post.id] + [other.id for other in exclude if other is not None]
     shared = func.count(PostTag.tag_id)
     query = (
         select(Post)
         .join(PostTag, PostTag.post_id == Post.id)
-        .where(visible(), PostTag.tag_id.in_(tag_ids), Post.id != post.id)
+        .where(visible(), PostTag.tag_id.in_(tag_ids), Post.id.not_in(skipped))
         .group_by(Post.id)
         .order_by(shared.desc(), Post.published_at.desc(), Post.id.desc())
         .limit(limit)
