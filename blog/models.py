@@ -81,6 +81,7 @@ class Post(db.Model):
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
     plain_text: Mapped[str] = mapped_column(Text, default="")  # what search indexes and quotes
+    code_text: Mapped[str] = mapped_column(Text, default="")  # what search also finds (in code blocks)
     excerpt: Mapped[str] = mapped_column(Text, default="")
     reading_minutes: Mapped[int] = mapped_column(default=1)
     draft: Mapped[bool] = mapped_column(default=False, index=True)

@@ -167,3 +167,19 @@ def test_snippets_quote_prose_not_code_or_footnote_numbers(app, client, write_po
     assert "def parse" not in snippet and "tokens.pop" not in snippet
     assert "tokens1" not in snippet and "↩" not in snippet
     assert "Tokens come from the lexer" in snippet  # the footnote's words are still prose
+
+
+def test_a_word_used_only_in_code_finds_the_post_and_the_snippet_stays_prose(
+    client, write_post, import_posts
+):
+    write_post(
+        "2024-02-02-hooks.md",
+        "---\ntitle: Hooks I use\n---\n\nA small helper for state.\n\n"
+        "```js\nconst [count, setCount] = useReducer(reducer, 0);\n```\n",
+    )
+    import_posts()
+    page = client.get("/search?q=useReducer").text
+    [hit] = page.split('class="snippet"')[1:2]
+    assert "Hooks I use" in page
+    assert "A small helper for state." in hit[: hit.index("</p>")]
+    assert "setCount" not in hit[: hit.index("</p>")]

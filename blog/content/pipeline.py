@@ -15,7 +15,14 @@ from blog.content.preprocess import preprocess_body
 from blog.content.reader import MAX_BYTES, read_source
 from blog.content.render import render_markdown
 from blog.content.sanitize import sanitize_html
-from blog.content.summary import first_paragraph, html_to_text, prose_text, reading_minutes, split_more
+from blog.content.summary import (
+    code_text,
+    first_paragraph,
+    html_to_text,
+    prose_text,
+    reading_minutes,
+    split_more,
+)
 
 # Part of every content hash: bump it when rendering changes so re-imports re-render.
 PIPELINE_VERSION = "3"
@@ -29,6 +36,7 @@ class ParsedPost:
     body: str
     html: str
     plain_text: str
+    code_text: str
     excerpt: str
     reading_minutes: int
     draft: bool
@@ -82,6 +90,7 @@ def parse_text(
         body=front.body,
         html=rendered.html,
         plain_text=rendered.plain_text,
+        code_text=rendered.code_text,
         excerpt=rendered.excerpt,
         reading_minutes=rendered.reading_minutes,
         draft=meta.draft,
@@ -106,7 +115,8 @@ class RenderedText:
     """What a post's body gives: safe HTML, its plain text, the excerpt and the reading time."""
 
     html: str
-    plain_text: str
+    plain_text: str  # the prose: what search quotes
+    code_text: str  # the code blocks' text: what search also finds
     excerpt: str
     reading_minutes: int
 
@@ -114,7 +124,7 @@ class RenderedText:
 def render_text(body: str, meta: Metadata) -> RenderedText:
     """Render a body with its metadata (title, excerpt) into every field derived from it."""
     html, excerpt = render_body(body, meta)
-    return RenderedText(html, prose_text(html), excerpt, reading_minutes(html))
+    return RenderedText(html, prose_text(html), code_text(html), excerpt, reading_minutes(html))
 
 
 def render_body(body: str, meta: Metadata) -> tuple[str, str]:

@@ -34,6 +34,11 @@ def prose_text(fragment: str) -> str:
     return html_to_text(FOOTNOTE_MARKS.sub("", CODE_BLOCK.sub(" ", fragment)))
 
 
+def code_text(fragment: str) -> str:
+    """The text of the code blocks: search finds a word used only there, snippets never quote it."""
+    return html_to_text(" ".join(CODE_BLOCK.findall(fragment)))
+
+
 def first_paragraph(rendered: str) -> str:
     """The text of the first paragraph that has words (an image alone is skipped)."""
     for match in PARAGRAPH.finditer(rendered):

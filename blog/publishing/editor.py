@@ -143,7 +143,7 @@ def save_post(
     if not created and changed and not post.draft and post.published_at <= now and not draft:
         post.updated_at = now  # readers and feeds see that a published post was revised
     post.title, post.slug, post.body = title, slug, values.body
-    post.html, post.plain_text = rendered.html, rendered.plain_text
+    post.html, post.plain_text, post.code_text = rendered.html, rendered.plain_text, rendered.code_text
     post.excerpt, post.reading_minutes = rendered.excerpt, rendered.reading_minutes
     post.draft, post.published_at = draft, published_at
     if cover_url:

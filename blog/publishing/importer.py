@@ -225,6 +225,7 @@ class Importer:
             "body": parsed.body,
             "html": parsed.html,
             "plain_text": parsed.plain_text,
+            "code_text": parsed.code_text,
             "excerpt": parsed.excerpt,
             "reading_minutes": parsed.reading_minutes,
             "draft": parsed.draft,

@@ -79,7 +79,7 @@ def search_posts(session: Session, query: str, limit: int = 20, offset: int = 0)
 def _sqlite(terms: list[str]):
     """FTS5: every term quoted (so nothing is an operator), ranked by bm25 with title first."""
     match = text("post_search MATCH :match").bindparams(match=" ".join(f'"{term}"' for term in terms))
-    rank = literal_column("bm25(post_search, 10.0, 5.0, 1.0)", Float)
+    rank = literal_column("bm25(post_search, 10.0, 5.0, 1.0, 0.5)", Float)
     title = func.highlight(literal_column(SEARCH_TABLE), 0, START, STOP)
     snippet = func.snippet(literal_column(SEARCH_TABLE), 2, START, STOP, "…", 30)
     statement = (
