@@ -17,6 +17,7 @@ DEFAULTS = {
     "SITE_TITLE": "Weeknote",
     "SITE_DESCRIPTION": "Notes from learning in public.",
     "AUTHOR_NAME": "",
+    "AUTHOR_BIO": "",
     "TIMEZONE": "UTC",
     "POSTS_PER_PAGE": 10,
     "MAIL_FROM": "Weeknote <weeknote@localhost>",

@@ -368,4 +368,4 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(app, admin, count_statemen
     seed("many", digests=12, subscribers=60)
     many = count_statements(lambda: admin.get("/admin/"))
     assert len(many) == len(few), many
-    assert len(many) <= 10, many
+    assert len(many) <= 11, many  # one of them reads the site's settings

@@ -3,13 +3,13 @@
 from flask import Blueprint, Flask, Response, redirect, request, url_for
 from flask_login import LoginManager, current_user
 
-from blog.admin import auth, dashboard, digest, emails, outbox, posts, subscribers
+from blog.admin import auth, dashboard, digest, emails, outbox, posts, settings, subscribers
 from blog.extensions import db
 from blog.models import Author
 from blog.platform import ratelimit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-for section in (auth, dashboard, posts, digest, emails, subscribers, outbox):
+for section in (auth, dashboard, posts, digest, emails, subscribers, outbox, settings):
     bp.register_blueprint(section.bp)
 # The pages reachable without signing in: the sign-in form itself.
 PUBLIC_ENDPOINTS = {"admin.auth.sign_in"}
@@ -28,6 +28,7 @@ NAVIGATION = [
     ("Emails", "admin.emails.index"),
     ("Subscribers", "admin.subscribers.index"),
     ("Outbox", "admin.outbox.index"),
+    ("Settings", "admin.settings.index"),
 ]
 
 

@@ -6,7 +6,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -22,6 +21,7 @@ from blog.mail.transport import SendError
 from blog.models import Digest, DigestStatus, SubscriberStatus
 from blog.newsletter import delivery, digests, drafts, preview, progress
 from blog.newsletter.sending import composer_from_app, send_or_queue
+from blog.platform.site_settings import site
 from blog.platform.zones import local_moment
 from blog.site.queries import digest_posts
 from blog.subscriptions.queries import status_counts
@@ -38,7 +38,7 @@ FRAMED_POLICY = (
 def index():
     """The schedule form, the next scheduled digest, what Send now would send, the latest digests."""
     schedule = digests.current_schedule(db.session)
-    defaults = schedule_defaults(schedule, current_app.config["TIMEZONE"])
+    defaults = schedule_defaults(schedule, site().zone_name)
     form = ScheduleForm(data=defaults, zone_default=defaults["timezone"])
     if form.validate_on_submit():
         schedule = digests.save_schedule(

@@ -22,6 +22,12 @@ def zone_names() -> list[str]:
     return sorted(available_timezones() - NOT_ZONES)
 
 
+def likely_zones(*first: str) -> list[str]:
+    """Every zone, the likely ones first (the site's, the browser's...), each once."""
+    named = [name for name in dict.fromkeys(first) if name]
+    return named + [name for name in zone_names() if name not in named]
+
+
 class ScheduleForm(FlaskForm):
     weekday = SelectField(
         "Day",

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from blog.extensions import db
 from blog.models import Post
+from blog.platform.site_settings import site
 from blog.platform.zones import editor_moment, site_zone
 from blog.publishing import covers
 from blog.publishing import editor as post_editor
@@ -41,7 +42,7 @@ class DeleteForm(FlaskForm):
 
 @bp.context_processor
 def helpers() -> dict:
-    return {"local_time": editor_moment, "zone_name": current_app.config["TIMEZONE"]}
+    return {"local_time": editor_moment, "zone_name": site().zone_name}
 
 
 @bp.get("/")
