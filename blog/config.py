@@ -76,6 +76,12 @@ DEFAULTS = {
     "CACHE_REDIS_URL": "",
     "LOG_FORMAT": "text",  # or "json": one JSON object per line
     "TRUSTED_PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
+    # A site uploaded in the console's Import: the largest upload (a .zip or a folder's files, in
+    # bytes), and what it may unpack to: files, bytes in all, and how many times its compressed size.
+    "IMPORT_MAX_UPLOAD": 100 * 1024 * 1024,
+    "IMPORT_MAX_FILES": 10000,
+    "IMPORT_MAX_BYTES": 500 * 1024 * 1024,
+    "IMPORT_MAX_RATIO": 100,
 }
 SMTP_SECURITY_MODES = ("none", "starttls", "tls")
 # The windows SMTP_RATE_LIMIT understands ("14/s", "100/minute", "50000/day"), in seconds.
@@ -164,6 +170,7 @@ def finish_config(config: dict, instance_path: Path) -> None:
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
     config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    config.setdefault("IMPORT_FOLDER", str(instance_path / "imports"))  # uploads, unpacked, private
     if config["TRUSTED_PROXY_HOPS"] < 0:
         raise ValueError(f"TRUSTED_PROXY_HOPS={config['TRUSTED_PROXY_HOPS']} must be 0 or more")
     # Written when a request arrives with X-Forwarded-For that no setting trusts (`weeknote doctor`).

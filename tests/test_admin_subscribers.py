@@ -23,7 +23,7 @@ from blog.models import Delivery, Digest, Subscriber
 from blog.subscriptions.lifecycle import CONSENT_VERSION, is_suppressed
 
 NOW = datetime.now(UTC)
-ROW_LINK = re.compile(r'<td><a href="/admin/subscribers/\d+/">([^<]+)</a></td>')
+ROW_LINK = re.compile(r'<td data-label="Email"><a href="/admin/subscribers/\d+/">([^<]+)</a></td>')
 
 
 def listed(admin, query: str = "") -> list[str]:

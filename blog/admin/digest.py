@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from blog.admin.digest_forms import HOLD, ScheduleForm, schedule_defaults
+from blog.admin.digest_forms import HOLD, ScheduleForm, likely_zones, schedule_defaults
 from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.models import Digest, DigestStatus, SubscriberStatus
@@ -39,7 +39,7 @@ def index():
     """The schedule form, the next scheduled digest, what Send now would send, the latest digests."""
     schedule = digests.current_schedule(db.session)
     defaults = schedule_defaults(schedule, site().zone_name)
-    form = ScheduleForm(data=defaults, zone_default=defaults["timezone"])
+    form = ScheduleForm(data=defaults)
     if form.validate_on_submit():
         schedule = digests.save_schedule(
             db.session,
@@ -66,6 +66,7 @@ def index():
         scheduled=preview.build_preview(db.session, scheduled.next_run_at) if scheduled else None,
         right_now=preview.build_preview(db.session, now),
         recent=progress.recent_digests(db.session, 10),
+        zones=likely_zones(defaults["timezone"], site().zone_name),
     )
     return page, 400 if form.is_submitted() else 200
 
