@@ -82,6 +82,10 @@ DEFAULTS = {
     "IMPORT_MAX_FILES": 10000,
     "IMPORT_MAX_BYTES": 500 * 1024 * 1024,
     "IMPORT_MAX_RATIO": 100,
+    # Where images and files live, and where uploads are unpacked; the worker must see the same
+    # folders as the web app (the instance folder by default: share it, or point both here).
+    "MEDIA_FOLDER": "",
+    "IMPORT_FOLDER": "",
 }
 SMTP_SECURITY_MODES = ("none", "starttls", "tls")
 # The windows SMTP_RATE_LIMIT understands ("14/s", "100/minute", "50000/day"), in seconds.
@@ -169,8 +173,8 @@ def finish_config(config: dict, instance_path: Path) -> None:
             raise ValueError(f"{name}={config[name]!r} must be {' or '.join(allowed)}")
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
-    config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
-    config.setdefault("IMPORT_FOLDER", str(instance_path / "imports"))  # uploads, unpacked, private
+    config["MEDIA_FOLDER"] = config.get("MEDIA_FOLDER") or str(instance_path / "media")
+    config["IMPORT_FOLDER"] = config.get("IMPORT_FOLDER") or str(instance_path / "imports")
     if config["TRUSTED_PROXY_HOPS"] < 0:
         raise ValueError(f"TRUSTED_PROXY_HOPS={config['TRUSTED_PROXY_HOPS']} must be 0 or more")
     # Written when a request arrives with X-Forwarded-For that no setting trusts (`weeknote doctor`).

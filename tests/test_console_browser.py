@@ -4,6 +4,7 @@ before leaving unsaved text and the local draft offered back; a subscriber added
 axe-core must find no serious or critical violation on each console page these touch."""
 
 import base64
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from servers import LiveServer
 from blog.extensions import db
 
 AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+JEKYLL = Path(__file__).parent / "content" / "sites" / "jekyll"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 # 20:00 UTC on 20 November is already 21 November in Auckland (UTC+13): the site's date moves.
 EVENING = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
@@ -178,3 +180,50 @@ def test_a_subscriber_added_by_hand_has_the_note_in_their_record(browser, consol
     assert console.locator("#consent-note").inner_text() == "Asked me at the meetup, 3 December"
     assert "added by hand by the author" in console.locator("#consent-source").inner_text()
     scan_everywhere(browser, console)
+
+
+@pytest.fixture
+def process_env(process_env, tmp_path):
+    """The worker sees the web app's media and upload folders, as a shared instance volume does."""
+    instance = tmp_path / "instance"
+    return process_env | {"MEDIA_FOLDER": str(instance / "media"), "IMPORT_FOLDER": str(instance / "imports")}
+
+
+def test_a_zipped_site_is_imported_in_the_worker_with_its_images(
+    browser, app_factory, redis_url, celery_worker, author, tmp_path
+):  # noqa: E501
+    web = app_factory(REDIS_URL=redis_url)
+    server = LiveServer(web)
+    web.config["SITE_URL"] = server.url
+    archive = tmp_path / "garden-blog.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(JEKYLL.rglob("*")):
+            if path.is_file():
+                bundle.write(path, "garden-blog/" + path.relative_to(JEKYLL).as_posix())
+    context = browser.new_context(base_url=server.url, viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    try:
+        page.goto("/admin/")
+        page.get_by_label("Email address").fill(author)
+        page.get_by_label("Password").fill(AUTHOR_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Import", exact=True).click()
+        scan_everywhere(browser, page)
+        page.get_by_label("A .zip of your site").set_input_files(str(archive))
+        page.get_by_role("button", name="Upload and try a dry run").click()
+        page.get_by_text("Dry run finished: nothing was saved.").wait_for(timeout=60_000)
+        assert page.locator("#count-imported").inner_text() == "2"
+        assert "4 files copied, 0 missing" in page.locator("#import-totals").inner_text()
+        page.get_by_role("button", name="Import 2 files").click()
+        page.get_by_text("Imported.", exact=True).wait_for(timeout=60_000)
+        scan_everywhere(browser, page)
+        page.get_by_role("link", name="Winter seeds").click()
+        images = page.locator("article img")
+        assert images.count() >= 1
+        for index in range(images.count()):
+            source = images.nth(index).get_attribute("src")
+            assert source.startswith("/media/")
+            assert page.request.get(source).status == 200
+    finally:
+        context.close()
+        server.stop()
