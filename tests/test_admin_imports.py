@@ -3,8 +3,10 @@ CLI's importer (in the request here: no REDIS_URL; the browser test uses the wor
 first. Hostile archives are refused with a clear message and nothing is written anywhere."""
 
 import io
+import os
 import re
 import stat
+import time
 import zipfile
 from pathlib import Path
 
@@ -170,3 +172,13 @@ def test_nothing_chosen_is_a_clear_error(admin):
 
 def test_the_import_pages_need_an_author(client):
     assert client.get("/admin/import/").status_code == 302
+
+
+def test_an_upload_never_imported_is_removed_after_two_days(app, admin):
+    old = Path(app.config["IMPORT_FOLDER"]) / "upload-old"
+    (old / "posts").mkdir(parents=True)
+    (old / "posts" / "a.md").write_text("# A\n\nText.")
+    two_days_ago = time.time() - 2 * 86400 - 60
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert upload(admin, zipped(SITES / "jekyll")).status_code == 302
+    assert not old.exists()

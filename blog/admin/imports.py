@@ -16,6 +16,7 @@ from blog.publishing.runs import run_upload, upload_importer
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 FINISHED = (ImportStatus.DONE, ImportStatus.FAILED)
+KEEP_UPLOADS = 2 * 86400  # seconds an upload waits after its dry run for the author to press Import
 
 
 class StartForm(FlaskForm):
@@ -36,7 +37,9 @@ def upload():
     folder_files = [file for file in request.files.getlist("folder") if file.filename]
     if (archive is None or not archive.filename) and not folder_files:
         return refuse("Choose a .zip of your site, or a folder of posts.")
-    target = uploads.new_folder(Path(current_app.config["IMPORT_FOLDER"]))
+    root = Path(current_app.config["IMPORT_FOLDER"])
+    uploads.remove_stale(root, KEEP_UPLOADS)
+    target = uploads.new_folder(root)
     try:
         if archive is not None and archive.filename:
             source = archive.filename

@@ -10,6 +10,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -139,3 +140,16 @@ def site_root(folder: Path) -> Path:
 
 def remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale(root: Path, older_than: float) -> int:
+    """Remove uploads left longer than `older_than` seconds (a dry run never imported); how many."""
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than
+    stale = [
+        folder for folder in root.glob("upload-*") if folder.is_dir() and folder.stat().st_mtime < cutoff
+    ]
+    for folder in stale:
+        remove(folder)
+    return len(stale)
