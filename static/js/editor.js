@@ -14,10 +14,15 @@
   }
 
   // Unsaved changes: the browser asks before the page is left; saving is not leaving.
+  var draftTimer = null;
   var dirty = false;
   var submitting = false;
   form.addEventListener("input", function () { dirty = true; });
-  form.addEventListener("submit", function () { submitting = true; forgetDraft(); });
+  form.addEventListener("submit", function () {
+    submitting = true;
+    window.clearTimeout(draftTimer); // a copy due a moment from now must not outlive the save
+    forgetDraft();
+  });
   window.addEventListener("beforeunload", function (event) {
     if (dirty && !submitting) {
       event.preventDefault();
@@ -39,7 +44,7 @@
   }
 
   function keepDraft() {
-    if (!storage) {
+    if (!storage || submitting) {
       return;
     }
     var draft = fields();
@@ -147,7 +152,6 @@
       });
   }
 
-  var draftTimer = null;
   function schedule() {
     window.clearTimeout(draftTimer);
     draftTimer = window.setTimeout(keepDraft, 300);
