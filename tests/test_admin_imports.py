@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from blog.extensions import db
 from blog.models import ImportRun, Post
+from blog.publishing.runs import run_upload, upload_importer
 
 SITES = Path(__file__).parent / "content" / "sites"
 
@@ -182,3 +183,22 @@ def test_an_upload_never_imported_is_removed_after_two_days(app, admin):
     os.utime(old, (two_days_ago, two_days_ago))
     assert upload(admin, zipped(SITES / "jekyll")).status_code == 302
     assert not old.exists()
+
+
+def test_a_run_imports_once_and_a_lost_hand_off_is_made_again(app_factory, author, redis_url):
+    app = app_factory(REDIS_URL=redis_url)  # a broker, but no worker: the run stays waiting
+    client = app.test_client()
+    sign_in(client, AUTHOR_EMAIL, AUTHOR_PASSWORD)
+    answer = upload(client, zipped(SITES / "jekyll"))
+    assert "Waiting for the worker to start" in client.get(answer.location).text
+    with app.app_context():
+        run = db.session.scalar(select(ImportRun))
+        first = run.progress["queued_at"]
+        run.progress = {**run.progress, "queued_at": first - 3600}  # as if Redis lost the task
+        db.session.commit()
+    client.get(answer.location)
+    with app.app_context():
+        run = db.session.scalar(select(ImportRun))
+        assert run.progress["queued_at"] >= first  # handed over again
+        assert run_upload(db.session, run.id, upload_importer).status == "done"
+        assert run_upload(db.session, run.id, upload_importer).progress["done"] == 2  # not again

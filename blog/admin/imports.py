@@ -1,6 +1,7 @@
 """Import from the browser: a .zip of a site or a folder of posts, unpacked into a private folder,
 imported by the worker with `weeknote import`'s importer: first a dry run, then for real."""
 
+import time
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -63,6 +64,8 @@ def upload():
 def show(run_id: int):
     """The run's progress (the page refreshes itself until it ends), then its report."""
     run = db.get_or_404(ImportRun, run_id)
+    if run.status == ImportStatus.WAITING and current_app.config.get("REDIS_URL") and overdue(run):
+        start(run)  # the hand-off was lost (Redis restarted): hand it over again; a run imports once
     return render_template(
         "admin/imports/show.html", run=run, form=RunForm(), finished=run.status in FINISHED
     )
@@ -94,10 +97,21 @@ def import_for_real(run_id: int):
 def start(run: ImportRun) -> None:
     """Hand the run to the worker; without one (no REDIS_URL), run it in this request."""
     if current_app.config.get("REDIS_URL"):
-        if not send_task(jobs.IMPORT_UPLOAD, run.id):
-            flash("The worker could not be reached; the import starts when it is back.", "error")
+        if send_task(jobs.IMPORT_UPLOAD, run.id):
+            run.progress = {**run.progress, "queued_at": time.time()}
+            db.session.commit()
+        else:
+            flash(
+                "The worker could not be reached; this page hands the import over once it is back.", "error"
+            )
         return
     run_upload(db.session, run.id, upload_importer)
+
+
+def overdue(run: ImportRun) -> bool:
+    """Waiting longer than MAIL_REQUEUE_AFTER since it was handed over (or never handed over)."""
+    queued = run.progress.get("queued_at")
+    return queued is None or time.time() - queued > float(current_app.config["MAIL_REQUEUE_AFTER"])
 
 
 def refuse(message: str, status: int = 400):

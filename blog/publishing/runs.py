@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from blog.extensions import db
@@ -79,11 +80,17 @@ def build_report(sites: list[Site], results: list[ImportResult], relinked: int, 
 def run_upload(session: Session, run_id: int, importer_for: Callable[[bool], Importer]) -> ImportRun | None:
     """Import an uploaded site for the console, committing progress after each file; the upload is
     removed after a real import. A run that already started is left alone (a task delivered twice)."""
-    run = session.get(ImportRun, run_id)
-    if run is None or run.status != ImportStatus.WAITING:
-        return run
-    run.status = ImportStatus.RUNNING
+    claimed = session.execute(  # one UPDATE: of two tasks for the same run, only one imports
+        update(ImportRun)
+        .where(ImportRun.id == run_id, ImportRun.status == ImportStatus.WAITING)
+        .values(status=ImportStatus.RUNNING)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
+    run = session.get(ImportRun, run_id)
+    if run is None or claimed != 1:
+        return run
+    session.refresh(run)
     folder = Path(run.folder)
     try:
         sites, files, results = collect([uploads.site_root(folder)], [], None)
