@@ -1,11 +1,12 @@
 """The console's Settings: stored in the database over the environment's defaults, and shown at
 once on the site, in the feeds, in the digest's preview and emails, and in the editor."""
 
+import io
 import re
 
 import feedparser
 import pytest
-from helpers import flashes, signed_in, submit
+from helpers import flashes, png, signed_in, submit
 from sqlalchemy import select
 
 from blog.extensions import db
@@ -106,3 +107,22 @@ def test_a_bad_value_is_refused_and_nothing_is_saved(mail_site, console, field, 
 
 def test_the_settings_need_an_author(client):
     assert client.get("/admin/settings/").status_code == 302
+
+
+def test_the_logo_is_uploaded_like_covers_and_the_digest_shows_it(mail_site, console):
+    logo = (io.BytesIO(png()), "Logo.png", "image/png")
+    assert save_settings(console, logo=logo).status_code == 302
+    url = stored(mail_site)["site_logo"]
+    assert re.fullmatch(r"/media/[0-9a-f]{16}-logo\.png", url)
+    assert f'src="{url}"' in console.get("/admin/settings/").text
+    refused = save_settings(console, logo=(io.BytesIO(b"text"), "fake.png", "image/png"))
+    assert refused.status_code == 400 and "fake.png is not a PNG, JPEG, GIF or WebP image." in refused.text
+    assert save_settings(console, remove_logo="y").status_code == 302
+    assert stored(mail_site)["site_logo"] == ""
+
+
+def test_the_doctor_reads_the_postal_address_from_settings(app_factory, mail_site, console, smtp_server):
+    real_mail = app_factory(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, MAIL_POSTAL_ADDRESS="")
+    assert "FIX   MAIL_POSTAL_ADDRESS" in real_mail.test_cli_runner().invoke(args=["doctor"]).output
+    assert save_settings(console).status_code == 302
+    assert "ok    MAIL_POSTAL_ADDRESS: set" in real_mail.test_cli_runner().invoke(args=["doctor"]).output
