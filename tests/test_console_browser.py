@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import AUTHOR_PASSWORD, add_post, png, require
+from helpers import AUTHOR_PASSWORD, add_post, add_subscribers, png, require
 from servers import LiveServer
 
 from blog.extensions import db
@@ -40,6 +40,8 @@ def site(app_factory, author):
     with web.app_context():
         add_post("Evening post", EVENING)
         add_post("This week", datetime.now(UTC))
+        add_subscribers(2, prefix="someone.with.a.rather.long.address")
+        add_subscribers(1, status="unsubscribed", prefix="gone")
         db.session.commit()
     yield server.url
     server.stop()
@@ -227,3 +229,11 @@ def test_a_zipped_site_is_imported_in_the_worker_with_its_images(
     finally:
         context.close()
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/", "/admin/posts/", "/admin/subscribers/", "/admin/digest/", "/admin/outbox/"]
+)
+def test_the_console_pages_with_stacked_tables_pass_axe_on_a_phone(browser, console, site, path):
+    console.goto(path)
+    scan_everywhere(browser, console)
