@@ -15,7 +15,18 @@ from blog.config import Config, TestConfig, environment, finish_config
 from blog.extensions import cache, celery_init_app, csrf, db, migrate
 from blog.newsletter import commands as newsletter_commands
 from blog.newsletter.preview import next_digest_words
-from blog.platform import assets, errors, health, logs, proxies, ratelimit, security, templating, urls
+from blog.platform import (
+    assets,
+    errors,
+    health,
+    logs,
+    proxies,
+    ratelimit,
+    security,
+    templating,
+    upload_limits,
+    urls,
+)
 from blog.platform import commands as platform_commands
 from blog.publishing import commands as publishing_commands
 from blog.site import archive, cards, digest_pages, discovery, feeds, pagecache, posts, search, tags
@@ -55,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     urls.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    upload_limits.init_app(app)  # before the CSRF check reads a form
     csrf.init_app(app)
     celery_init_app(app)  # only a client here: tasks are sent by name (blog.jobs), never imported
     cache.init_app(app)

@@ -19,6 +19,7 @@ DEFAULTS = {
     "SITE_TITLE": "Weeknote",
     "SITE_DESCRIPTION": "Notes from learning in public.",
     "AUTHOR_NAME": "",
+    "AUTHOR_BIO": "",
     "TIMEZONE": "UTC",
     "POSTS_PER_PAGE": 10,
     "MAIL_FROM": "Weeknote <weeknote@localhost>",
@@ -79,6 +80,16 @@ DEFAULTS = {
     "CACHE_REDIS_URL": "",
     "LOG_FORMAT": "text",  # or "json": one JSON object per line
     "TRUSTED_PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
+    # A site uploaded in the console's Import: the largest upload (a .zip or a folder's files, in
+    # bytes), and what it may unpack to: files, bytes in all, and how many times its compressed size.
+    "IMPORT_MAX_UPLOAD": 100 * 1024 * 1024,
+    "IMPORT_MAX_FILES": 10000,
+    "IMPORT_MAX_BYTES": 500 * 1024 * 1024,
+    "IMPORT_MAX_RATIO": 100,
+    # Where images and files live, and where uploads are unpacked; the worker must see the same
+    # folders as the web app (the instance folder by default: share it, or point both here).
+    "MEDIA_FOLDER": "",
+    "IMPORT_FOLDER": "",
 }
 SMTP_SECURITY_MODES = ("none", "starttls", "tls")
 # The windows SMTP_RATE_LIMIT understands ("14/s", "100/minute", "50000/day"), in seconds.
@@ -213,7 +224,8 @@ def finish_config(config: dict, instance_path: Path) -> None:
             raise ValueError(f"{name}={config[name]!r} must be {' or '.join(allowed)}")
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT={config['LOG_FORMAT']!r} must be text or json")
-    config.setdefault("MEDIA_FOLDER", str(instance_path / "media"))
+    config["MEDIA_FOLDER"] = config.get("MEDIA_FOLDER") or str(instance_path / "media")
+    config["IMPORT_FOLDER"] = config.get("IMPORT_FOLDER") or str(instance_path / "imports")
     config.setdefault("CARDS_FOLDER", str(instance_path / "cards"))  # posts' social cards, drawn once
     if config["TRUSTED_PROXY_HOPS"] < 0:
         raise ValueError(f"TRUSTED_PROXY_HOPS={config['TRUSTED_PROXY_HOPS']} must be 0 or more")

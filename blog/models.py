@@ -45,8 +45,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# The largest id a row can have (PostgreSQL's integer); a larger number from a URL or a token
-# would make SQLite's driver raise OverflowError.
+# The largest id a row can have (PostgreSQL's integer); SQLite's driver overflows past it.
 LARGEST_ID = 2**31 - 1
 
 
@@ -357,6 +356,23 @@ class Delivery(db.Model):
 
     digest: Mapped[Digest] = relationship()
     subscriber: Mapped["Subscriber | None"] = relationship()
+
+
+class ImportStatus(StrEnum):
+    WAITING, RUNNING, DONE, FAILED = "waiting", "running", "done", "failed"  # failed: the run stopped
+
+
+class ImportRun(db.Model):
+    """A site uploaded in the console, imported by the worker (a dry run, then for real)."""
+
+    __table_args__ = (CheckConstraint(one_of("status", ImportStatus), name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), default=ImportStatus.WAITING)
+    dry_run: Mapped[bool] = mapped_column(default=True)
+    folder: Mapped[str] = mapped_column(String(500))  # the unpacked upload, in IMPORT_FOLDER
+    progress: Mapped[dict] = mapped_column(JSON, default=dict)  # source, total, done, current, error
+    report: Mapped[dict | None] = mapped_column(JSON)  # as `weeknote import --json` prints it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Setting(db.Model):

@@ -325,7 +325,7 @@ def test_the_last_five_digests_with_their_delivery_counts(app, admin):
         add_digest(NOW - timedelta(weeks=1), "Held back", "held")
         db.session.commit()
     html = admin.get("/admin/").text
-    table = re.search(r'<table class="admin-table" id="digests-table">.*?</table>', html, re.S).group(0)
+    table = re.search(r'<table class="admin-table stack" id="digests-table">.*?</table>', html, re.S).group(0)
     rows = re.findall(r"<tr id=\"digest-\d+\">(.*?)</tr>", table, re.S)
     cells = [[strip_tags(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] for row in rows]
     assert [row[1] for row in cells] == ["This &lt;week&gt;", "Held back", "Week 2", "Week 3", "Week 4"]
@@ -368,4 +368,4 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(app, admin, count_statemen
     seed("many", digests=12, subscribers=60)
     many = count_statements(lambda: admin.get("/admin/"))
     assert len(many) == len(few), many
-    assert len(many) <= 10, many
+    assert len(many) <= 11, many  # one of them reads the site's settings

@@ -39,7 +39,10 @@ def test_the_outbox_lists_what_the_transport_wrote_newest_first(app, admin, sent
     assert digest.startswith("[Test] Weeknote — 1 new post (")
     assert confirmation == "Confirm your subscription to Weeknote"
     assert [name for name, _ in links] == [path.name for path in reversed(files(app))]
-    assert "<td>bo@example.com</td>" in html and "<td>ann@example.com</td>" in html
+    assert (
+        '<td data-label="To">bo@example.com</td>' in html
+        and '<td data-label="To">ann@example.com</td>' in html
+    )
 
 
 def test_a_message_shows_as_the_recipient_sees_it(app, admin, sent):
@@ -114,7 +117,7 @@ def test_with_smtp_configured_the_page_says_the_outbox_is_off(app, app_factory, 
     html = browser.get("/admin/outbox/").text
     assert "Mail goes to the SMTP server <strong>mail.example.net:2525</strong>; the outbox is off." in html
     assert "Development mail is on" not in html
-    assert "Written earlier" in html and "<td>old@example.com</td>" in html
+    assert "Written earlier" in html and '<td data-label="To">old@example.com</td>' in html
 
 
 def test_an_empty_outbox_says_so(admin):

@@ -361,3 +361,68 @@ def test_tags_keep_their_display_names_and_order(app, admin):
 def test_the_pages_need_an_author(client, path):
     response = client.get(path)
     assert response.status_code == 302 and response.location.startswith("/admin/sign-in")
+
+
+def upload_image(admin, data: bytes, name: str = "image.png"):
+    """POST an image as the editor's script does: the page's CSRF token in a header."""
+    token = csrf_token(admin.get("/admin/posts/new").text)
+    files = {"image": (io.BytesIO(data), name, "image/png")}
+    return admin.post("/admin/posts/images", data=files, headers={"X-CSRFToken": token})
+
+
+def test_an_image_for_the_text_is_stored_like_covers_and_its_markdown_returned(app, client, admin):
+    image = png(b"body")
+    answer = upload_image(admin, image, "Whiteboard.png")
+    assert answer.status_code == 200
+    url = answer.json["url"]
+    assert re.fullmatch(r"/media/[0-9a-f]{16}-whiteboard\.png", url)
+    assert answer.json["markdown"] == f"![Describe the image]({url})"
+    with client.get(url) as served:
+        assert served.data == image
+    publish(
+        admin,
+        "With a picture",
+        f"Before.\n\n{answer.json['markdown'].replace('Describe the image', 'A board')}",
+    )
+    assert f'<img alt="A board" src="{url}"' in client.get("/posts/with-a-picture/").text
+
+
+def test_a_body_image_that_is_not_one_is_refused_and_nothing_stored(app, admin):
+    answer = upload_image(admin, b"not a picture", "notes.png")
+    assert answer.status_code == 400
+    assert answer.json["error"] == "notes.png is not a PNG, JPEG, GIF or WebP image. Choose an image file."
+    assert media_files(app) == []
+    token = csrf_token(admin.get("/admin/posts/new").text)
+    assert (
+        admin.post("/admin/posts/images", headers={"X-CSRFToken": token}).json["error"].startswith("Choose")
+    )
+    assert admin.post("/admin/posts/images", data={"image": (io.BytesIO(png()), "a.png")}).status_code == 400
+
+
+def test_after_publishing_the_form_shows_the_date_kept_not_a_schedule(app, admin):
+    location = publish(admin, "Out Now")
+    page = admin.get(location).text
+    assert "<legend>Publication date</legend>" in page
+    assert re.search(
+        r'<input checked id="when-0" name="when" type="radio" value="at"> '
+        r'<label for="when-0">On the date below',
+        page,
+    )
+    assert "Schedule at" not in page
+    assert "Schedule at" in admin.get("/admin/posts/new").text
+
+
+def test_the_list_links_each_published_post_on_the_site_and_the_preview_is_reachable(app, admin):
+    publish(admin, "Live One")
+    save(admin, "/admin/posts/new", "save", title="Still Draft", body="Text.")
+    listing = admin.get("/admin/posts/").text
+    assert (
+        '<a class="view-on-site" href="/posts/live-one/">'
+        'View<span class="visually-hidden"> “Live One”</span> on site</a>' in listing
+    )
+    assert listing.count('class="view-on-site"') == 1
+    assert (
+        'id="preview" class="post-body preview-body" role="region" tabindex="0"'
+        in admin.get("/admin/posts/new").text
+    )
+    assert '<a class="button" href="/admin/posts/new" id="new-post">New post</a>' in admin.get("/admin/").text

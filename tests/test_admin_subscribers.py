@@ -23,7 +23,7 @@ from blog.models import Delivery, Digest, Subscriber
 from blog.subscriptions.lifecycle import CONSENT_VERSION, is_suppressed
 
 NOW = datetime.now(UTC)
-ROW_LINK = re.compile(r'<td><a href="/admin/subscribers/\d+/">([^<]+)</a></td>')
+ROW_LINK = re.compile(r'<td data-label="Email"><a href="/admin/subscribers/\d+/">([^<]+)</a></td>')
 
 
 def listed(admin, query: str = "") -> list[str]:
@@ -233,3 +233,55 @@ def test_import_can_send_confirmations(app, admin):
 def test_a_missing_file_is_asked_for(app, admin):
     response = submit(admin, "/admin/subscribers/import", {})
     assert response.status_code == 400 and "Choose a CSV file to import." in response.text
+
+
+def test_the_author_adds_someone_who_confirms_by_email_first(app, admin):
+    assert 'id="add-subscriber" href="/admin/subscribers/add"' in admin.get("/admin/subscribers/").text
+    page = admin.get("/admin/subscribers/add").text
+    assert re.search(r"<input [^>]*checked id=\"send_confirmation\"", page)  # double opt-in by default
+    note = "Asked after my talk, 12 November"
+    answer = submit(
+        admin,
+        "/admin/subscribers/add",
+        {"email": "Ann@Example.com", "consent_note": note, "send_confirmation": "y"},
+    )
+    assert answer.status_code == 302
+    record = admin.get(answer.location).text
+    assert "Added Ann@example.com as pending: a confirmation link is on its way." in record
+    assert '<dd id="consent-note">Asked after my talk, 12 November</dd>' in record
+    assert "author (added by hand by the author)" in record
+    row = subscriber(app, "ann@example.com")
+    assert row.status == "pending" and row.consent_source == "author" and row.consent_ip is None
+    [message] = outbox(app)
+    assert str(message["To"]) == "Ann@example.com"
+    assert confirm_link(message)
+
+
+def test_the_author_may_add_someone_as_active_on_their_word(app, admin):
+    answer = submit(
+        admin, "/admin/subscribers/add", {"email": "bo@example.com", "consent_note": "Signed up on paper"}
+    )
+    assert answer.status_code == 302
+    row = subscriber(app, "bo@example.com")
+    assert row.status == "active" and row.confirmed_at is not None
+    assert row.consent_note == "Signed up on paper"
+    assert outbox(app) == []
+
+
+def test_adding_refuses_a_bad_or_known_address_and_a_missing_note(app, admin):
+    with app.app_context():
+        add_subscribers(1, status="active", prefix="known")
+        db.session.commit()
+    cases = [
+        ({"email": "not-an-address", "consent_note": "x"}, "An email address must have an @-sign."),
+        (
+            {"email": "known0@example.com", "consent_note": "x"},
+            "known0@example.com is already on the list (active).",
+        ),
+        ({"email": "new@example.com", "consent_note": ""}, "Say where and when they asked to subscribe."),
+    ]
+    for data, message in cases:
+        answer = submit(admin, "/admin/subscribers/add", data)
+        assert answer.status_code == 400
+        assert message in answer.text
+    assert subscriber(app, "new@example.com") is None

@@ -16,7 +16,7 @@ from blog.extensions import db
 from blog.mail.verp import Verp
 from blog.models import Delivery, MailEvent
 
-ROW_LINK = re.compile(r'<td><a href="/admin/subscribers/\d+/">([^<]+)</a></td>')
+ROW_LINK = re.compile(r'<td data-label="Email"><a href="/admin/subscribers/\d+/">([^<]+)</a></td>')
 BOUNCES = {"BOUNCE_ADDRESS": "bounces@blog.example.com", "COMPLAINTS_ADDRESS": "abuse@blog.example.com"}
 
 

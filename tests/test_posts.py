@@ -69,8 +69,8 @@ def test_home_pages_through_posts(app, client, imported):
 
 
 def test_home_runs_a_fixed_number_of_queries(client, imported, count_statements):
-    # site state, count, page of posts, their tags; a cached second request needs the state only
-    assert len(count_statements(lambda: client.get("/"))) <= 4
+    # site state, settings, count, posts, their tags; a cached second request needs the state only
+    assert len(count_statements(lambda: client.get("/"))) <= 5
     assert len(count_statements(lambda: client.get("/"))) == 1
 
 
@@ -119,8 +119,8 @@ def test_related_posts_leave_out_the_older_and_newer_links(client, series):
 
 
 def test_post_page_runs_a_fixed_number_of_queries(client, series, count_statements):
-    # site state, post, its tags, older, newer, related
-    assert len(count_statements(lambda: client.get("/posts/three/"))) <= 6
+    # site state, settings, post, its tags, older, newer, related
+    assert len(count_statements(lambda: client.get("/posts/three/"))) <= 7
 
 
 def test_a_scheduled_post_appears_when_its_time_comes(client, write_post, import_posts):

@@ -11,6 +11,7 @@ from blog.bounces.webhooks import forget_nonces
 from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.newsletter.sending import RelayUnavailable, queue_digest, run_dispatch, send_next_batch
+from blog.publishing.runs import run_upload, upload_importer
 from blog.subscriptions import letters
 from blog.subscriptions.confirmation import CONFIRMATION
 from blog.subscriptions.lifecycle import erase_unconfirmed
@@ -88,3 +89,10 @@ def send_digest(self, digest_id: int) -> None:
     if due is not None:
         countdown = max(0.0, (due - datetime.now(UTC)).total_seconds())
         send_digest.apply_async(args=[digest_id], countdown=countdown)
+
+
+@shared_task(name=jobs.IMPORT_UPLOAD, acks_late=False)
+def import_upload(run_id: int) -> str | None:
+    """Import a site uploaded in the console (a dry run, or for real), recording its progress."""
+    run = run_upload(db.session, run_id, upload_importer)
+    return run.status if run else None

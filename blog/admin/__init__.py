@@ -3,13 +3,13 @@
 from flask import Blueprint, Flask, Response, redirect, request, url_for
 from flask_login import LoginManager, current_user
 
-from blog.admin import auth, dashboard, digest, emails, outbox, posts, subscribers
+from blog.admin import auth, dashboard, digest, emails, imports, outbox, posts, settings, subscribers
 from blog.extensions import db
 from blog.models import Author
-from blog.platform import ratelimit
+from blog.platform import ratelimit, upload_limits
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-for section in (auth, dashboard, posts, digest, emails, subscribers, outbox):
+for section in (auth, dashboard, posts, imports, digest, emails, subscribers, outbox, settings):
     bp.register_blueprint(section.bp)
 # The pages reachable without signing in: the sign-in form itself.
 PUBLIC_ENDPOINTS = {"admin.auth.sign_in"}
@@ -24,10 +24,12 @@ POLICY = (
 NAVIGATION = [
     ("Dashboard", "admin.dashboard.index"),
     ("Posts", "admin.posts.index"),
+    ("Import", "admin.imports.upload"),
     ("Digest", "admin.digest.index"),
     ("Emails", "admin.emails.index"),
     ("Subscribers", "admin.subscribers.index"),
     ("Outbox", "admin.outbox.index"),
+    ("Settings", "admin.settings.index"),
 ]
 
 
@@ -40,6 +42,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(load_author)
     app.register_blueprint(bp)
     ratelimit.limit_view(app, "admin.auth.sign_in", "SIGN_IN_RATE_LIMIT", "sign-in", ["POST"])
+    upload_limits.allow(app, "admin.imports.upload", "IMPORT_MAX_UPLOAD", "IMPORT_MAX_FILES")
 
 
 def load_author(session_id: str) -> Author | None:

@@ -6,7 +6,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -16,12 +15,13 @@ from flask import (
 )
 from flask_login import current_user
 
-from blog.admin.digest_forms import HOLD, ScheduleForm, schedule_defaults
+from blog.admin.digest_forms import HOLD, ScheduleForm, likely_zones, schedule_defaults
 from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.models import Digest, DigestStatus, SubscriberStatus
 from blog.newsletter import delivery, digests, drafts, preview, progress
 from blog.newsletter.sending import composer_from_app, send_or_queue
+from blog.platform.site_settings import site
 from blog.platform.zones import local_moment
 from blog.site.queries import digest_posts
 from blog.subscriptions.queries import status_counts
@@ -38,8 +38,8 @@ FRAMED_POLICY = (
 def index():
     """The schedule form, the next scheduled digest, what Send now would send, the latest digests."""
     schedule = digests.current_schedule(db.session)
-    defaults = schedule_defaults(schedule, current_app.config["TIMEZONE"])
-    form = ScheduleForm(data=defaults, zone_default=defaults["timezone"])
+    defaults = schedule_defaults(schedule, site().zone_name)
+    form = ScheduleForm(data=defaults)
     if form.validate_on_submit():
         schedule = digests.save_schedule(
             db.session,
@@ -66,6 +66,7 @@ def index():
         scheduled=preview.build_preview(db.session, scheduled.next_run_at) if scheduled else None,
         right_now=preview.build_preview(db.session, now),
         recent=progress.recent_digests(db.session, 10),
+        zones=likely_zones(defaults["timezone"], site().zone_name),
     )
     return page, 400 if form.is_submitted() else 200
 

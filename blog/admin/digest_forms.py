@@ -18,8 +18,14 @@ NOT_ZONES = {"Factory", "localtime", "posixrules"}
 
 @cache
 def zone_names() -> list[str]:
-    """Every IANA zone this system knows, sorted, for the time zone select."""
+    """Every IANA zone this system knows, sorted, for the time zone lists."""
     return sorted(available_timezones() - NOT_ZONES)
+
+
+def likely_zones(*first: str) -> list[str]:
+    """Every zone, the likely ones first (the site's, the browser's...), each once."""
+    named = [name for name in dict.fromkeys(first) if name]
+    return named + [name for name in zone_names() if name not in named]
 
 
 class ScheduleForm(FlaskForm):
@@ -29,7 +35,9 @@ class ScheduleForm(FlaskForm):
         choices=[SelectChoice(day, name.capitalize()) for day, name in enumerate(DAY_NAMES)],
     )
     local_time = StringField("Time", validators=[DataRequired("Enter a time, for example 08:00.")])
-    timezone = SelectField("Time zone", validate_choice=False)
+    timezone = StringField(
+        "Time zone", validators=[DataRequired("Enter a time zone, for example Europe/Berlin.")]
+    )
     min_posts = IntegerField(
         "Minimum posts",
         validators=[
@@ -47,22 +55,15 @@ class ScheduleForm(FlaskForm):
     )
     enabled = BooleanField("Send a weekly digest")
 
-    def __init__(self, *args, zone_default: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        names = zone_names()
-        self.timezone.choices = [
-            SelectChoice(name) for name in ([] if zone_default in names else [zone_default]) + names
-        ]
-
     def validate_local_time(self, field: StringField) -> None:
         try:
             field.parsed = parse_local_time(field.data or "")
         except ValueError as error:
             raise ValidationError(f"The {error}.") from None
 
-    def validate_timezone(self, field: SelectField) -> None:
+    def validate_timezone(self, field: StringField) -> None:
         try:
-            parse_zone(field.data or "")
+            field.data = parse_zone((field.data or "").strip())
         except ValueError as error:
             raise ValidationError(f"The {error}.") from None
 

@@ -71,9 +71,10 @@ def plain(text: str | None) -> str:
     return (text or "").replace("\r\n", "\n").strip()
 
 
-def read_logo(form: EmailsForm, logo: str) -> str | None:
-    """The logo's address after the form: a new upload (stored like covers), none, or as it was;
-    None when the upload is refused (the reason is on the field)."""
+def read_logo(form: FlaskForm, logo: str) -> str | None:
+    """The logo's address after a form with `logo` and `remove_logo` (Emails, Settings): a new
+    upload (stored like covers), none, or as it was; None when the upload is refused (the reason
+    is on the field)."""
     if form.remove_logo.data:
         return ""
     upload = form.logo.data

@@ -1,4 +1,4 @@
-"""The posts section: the list, the editor with live preview, cover upload and deletion."""
+"""The posts section: the list, the editor with live preview, cover and body images, deletion."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from blog.extensions import db
 from blog.models import Post
+from blog.platform.site_settings import site
 from blog.platform.zones import editor_moment, site_zone
 from blog.publishing import covers
 from blog.publishing import editor as post_editor
@@ -19,6 +20,9 @@ from blog.publishing.editor import PostError, PostInput
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 PER_PAGE = 20
+IMAGE_ALT = "Describe the image"  # selected after the image goes in, so the author types over it
+# The publish choices' words once readers see the post: its date is kept unless the author says now.
+PUBLISHED_CHOICES = [SelectChoice("at", "On the date below"), SelectChoice("now", "Re-date it to now")]
 
 
 class PostForm(FlaskForm):
@@ -41,7 +45,7 @@ class DeleteForm(FlaskForm):
 
 @bp.context_processor
 def helpers() -> dict:
-    return {"local_time": editor_moment, "zone_name": current_app.config["TIMEZONE"]}
+    return {"local_time": editor_moment, "zone_name": site().zone_name}
 
 
 @bp.get("/")
@@ -136,6 +140,8 @@ def input_from(form: PostForm) -> PostInput:
 def show_editor(form: PostForm, post: Post | None):
     """The editor page, its preview pane rendered on the server (what the script later updates)."""
     status = post_editor.post_status(post, datetime.now(UTC)) if post else "new"
+    if status == "published":
+        form.when.choices = PUBLISHED_CHOICES
     body = form.body.data or ""
     preview = post_editor.render_preview(form.title.data or "", body).html if body.strip() else ""
     return render_template(
@@ -167,6 +173,20 @@ def preview():
     """The body rendered and sanitised exactly as the public page will show it."""
     rendered = post_editor.render_preview(request.form.get("title", ""), request.form.get("body", ""))
     return {"html": rendered.html, "reading_minutes": rendered.reading_minutes, "excerpt": rendered.excerpt}
+
+
+@bp.post("/images")
+def upload_image():
+    """An image for the text (pasted, dropped or picked), stored like covers; its Markdown back."""
+    upload = request.files.get("image")
+    if upload is None or not upload.filename:
+        return {"error": f"Choose an image file ({covers.KINDS})."}, 400
+    try:
+        image = covers.check_cover(upload.read(), upload.filename, current_app.config["COVER_MAX_BYTES"])
+    except covers.CoverError as error:
+        return {"error": str(error)}, 400
+    url = covers.store_cover(image, Path(current_app.config["MEDIA_FOLDER"]))
+    return {"url": url, "markdown": f"![{IMAGE_ALT}]({url})", "alt": IMAGE_ALT}
 
 
 @bp.route("/<int:post_id>/delete", methods=["GET", "POST"])

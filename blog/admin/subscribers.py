@@ -7,7 +7,8 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import BooleanField, TextAreaField
+from wtforms import BooleanField, EmailField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from blog.bounces import actions
 from blog.extensions import db
@@ -43,6 +44,15 @@ class ImportForm(FlaskForm):
     confirmed = BooleanField("These people already confirmed elsewhere: add them as active")
     consent_note = TextAreaField("Consent note")
     send_confirmations = BooleanField("Email each new pending subscriber a confirmation link")
+
+
+class AddForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired("Enter the address to add.")])
+    consent_note = TextAreaField(
+        "Consent note",
+        validators=[DataRequired("Say where and when they asked to subscribe."), Length(max=500)],
+    )
+    send_confirmation = BooleanField("Email them a link to confirm first (double opt-in)", default=True)
 
 
 class EraseForm(FlaskForm):
@@ -130,6 +140,31 @@ def export_csv():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="subscribers-{today}.csv"'},
     )
+
+
+@bp.route("/add", methods=["GET", "POST"])
+def add():
+    """Add one person by hand, with a note on their consent; by default they confirm by email first."""
+    form = AddForm()
+    if not form.validate_on_submit():
+        return render_template("admin/subscribers/add.html", form=form), 400 if form.is_submitted() else 200
+    now = datetime.now(UTC)
+    try:
+        email = lifecycle.normalise_email(form.email.data)
+        subscriber = lifecycle.add_by_author(
+            db.session, email, form.consent_note.data, now, form.send_confirmation.data
+        )
+    except (lifecycle.InvalidEmail, lifecycle.AlreadyListed) as error:
+        db.session.rollback()
+        form.email.errors.append(str(error))
+        return render_template("admin/subscribers/add.html", form=form), 400
+    db.session.commit()
+    if form.send_confirmation.data:
+        queue_confirmation(subscriber.id)
+        flash(f"Added {email} as pending: a confirmation link is on its way.", "success")
+    else:
+        flash(f"Added {email} as active, on your word.", "success")
+    return redirect(url_for(".show", subscriber_id=subscriber.id))
 
 
 @bp.route("/import", methods=["GET", "POST"])

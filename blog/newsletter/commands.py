@@ -18,6 +18,7 @@ from blog.models import DeliveryStatus, Digest, DigestStatus, Schedule, Subscrib
 from blog.newsletter import delivery, digests, drafts, preview, progress
 from blog.newsletter.schedule import WEEKDAYS, parse_local_time, parse_weekday, parse_zone
 from blog.newsletter.sending import composer_from_app, send_or_queue
+from blog.platform.site_settings import site
 from blog.platform.zones import local_moment, site_zone
 from blog.subscriptions.queries import status_counts
 
@@ -52,7 +53,7 @@ def schedule_command(weekday, local_time, timezone, min_posts, hold, disable) ->
     try:
         day = parse_weekday(weekday) if weekday is not None else current.weekday
         at = parse_local_time(local_time) if local_time is not None else current.local_time
-        zone_name = parse_zone(timezone or (current.timezone if current else current_app.config["TIMEZONE"]))
+        zone_name = parse_zone(timezone or (current.timezone if current else site().zone_name))
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     schedule = digests.save_schedule(

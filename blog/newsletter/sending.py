@@ -35,16 +35,16 @@ log = logging.getLogger(__name__)
 def composer_from_app() -> Composer:
     """The site as the digest shows it, with the author's settings: full text or excerpts, the note."""
     config = current_app.config
-    logo = site_settings.get(db.session, config, site_settings.SITE_LOGO)
+    shown = site_settings.site()
     site = SiteInfo(
-        title=config["SITE_TITLE"],
+        title=shown.title,
         url=config["SITE_URL"],
-        description=config["SITE_DESCRIPTION"],
-        postal_address=config["MAIL_POSTAL_ADDRESS"],
+        description=shown.description,
+        postal_address=shown.postal_address,
         zone=site_zone(),
         subject_template=config.get("DIGEST_SUBJECT") or DEFAULT_SUBJECT,
-        author=config["AUTHOR_NAME"],
-        logo_url=absolute_url(logo) if logo else "",
+        author=shown.author,
+        logo_url=absolute_url(shown.logo) if shown.logo else "",
     )
     return Composer(
         env=current_app.jinja_env,
@@ -64,7 +64,7 @@ def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] | None = 
     config = current_app.config
     unsubscribe = unsubscribe or unsubscribe_urls()
     sender: Address = config["MAIL_FROM_ADDRESS"]
-    list_id = site_list_id(config["SITE_TITLE"], config["SITE_URL"])
+    list_id = site_list_id(site_settings.site().title, config["SITE_URL"])
     return DigestMailer(
         digest,
         sender,

@@ -1,12 +1,15 @@
 """`weeknote doctor`: check the settings an operator can get wrong."""
 
 import sys
+from contextlib import suppress
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from blog.platform.doctor import run_checks
+from blog.platform.site_settings import site
 
 
 def init_app(app: Flask) -> None:
@@ -17,7 +20,10 @@ def init_app(app: Flask) -> None:
 @with_appcontext
 def doctor_command() -> None:
     """Check the settings an operator can get wrong; print what to fix; exit 1 when something must be."""
-    findings = run_checks(current_app.config)
+    config = dict(current_app.config)
+    with suppress(SQLAlchemyError):  # the console's Settings may hold it; a new database does not
+        config["MAIL_POSTAL_ADDRESS"] = site().postal_address
+    findings = run_checks(config)
     marks = {"ok": click.style("ok  ", fg="green"), "warn": click.style("warn", fg="yellow"),
              "fix": click.style("FIX ", fg="red", bold=True)}  # fmt: skip
     for finding in findings:

@@ -114,7 +114,8 @@ def check_postal_address(config: Mapping) -> list[Finding]:
             "fix",
             "MAIL_POSTAL_ADDRESS",
             "empty while SMTP_HOST sends real mail: anti-spam law and the bulk-sender rules expect a "
-            "postal address in every digest's footer; set MAIL_POSTAL_ADDRESS (a PO box will do)",
+            "postal address in every digest's footer; set it in the console's Settings or "
+            "MAIL_POSTAL_ADDRESS (a PO box will do)",
         )
     ]
 

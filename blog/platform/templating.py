@@ -1,8 +1,12 @@
 """Template filters and globals: local dates and times, absolute URLs against SITE_URL, JSON-LD."""
 
 from flask import Flask, current_app, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.local import LocalProxy
 
 from blog.models import Post
+from blog.platform import site_settings
+from blog.platform.site_settings import Site, site
 from blog.platform.urls import absolute_url, external_url
 from blog.platform.zones import (
     day_and_month,
@@ -26,6 +30,16 @@ def init_app(app: Flask) -> None:
     app.add_template_global(canonical_url)
     app.add_template_global(section_url)
     app.add_template_global(blog_posting)
+    app.add_template_global(LocalProxy(site_for_pages), "site")
+
+
+def site_for_pages() -> Site:
+    """`site` in templates: the author's settings, read when a page first uses them. An error page
+    shown because the database failed still renders, with the environment's values."""
+    try:
+        return site()
+    except SQLAlchemyError:
+        return site_settings.from_values(site_settings.defaults(current_app.config), current_app.config)
 
 
 def canonical_url() -> str:
@@ -43,8 +57,7 @@ def section_url(endpoint: str, **values) -> str | None:
 def blog_posting(post: Post, image: str | None = None) -> dict:
     """The schema.org BlogPosting that search engines read from a post page (JSON-LD); `image`
     is the page's og:image (the cover, or the post's social card)."""
-    config = current_app.config
-    author = config["AUTHOR_NAME"] or config["SITE_TITLE"]
+    shown = site()
     data = {
         "@context": "https://schema.org",
         "@type": "BlogPosting",
@@ -54,10 +67,10 @@ def blog_posting(post: Post, image: str | None = None) -> dict:
         "dateModified": machine_time(post.updated_at or post.published_at),
         "url": external_url("posts.show", slug=post.slug),
         "mainEntityOfPage": external_url("posts.show", slug=post.slug),
-        "author": {"@type": "Person" if config["AUTHOR_NAME"] else "Organization", "name": author},
+        "author": {"@type": "Person" if shown.author else "Organization", "name": shown.byline},
         "publisher": {
             "@type": "Organization",
-            "name": config["SITE_TITLE"],
+            "name": shown.title,
             "url": external_url("posts.index"),
         },
         "keywords": [tag.name for tag in post.tags],

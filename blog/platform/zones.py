@@ -7,12 +7,13 @@ a message or a terminal.
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from blog.platform.site_settings import site
 
 
 def site_zone() -> ZoneInfo:
-    """The author's zone (TIMEZONE): where the site's dates and the console's times are read."""
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    """The author's zone (the console's setting, TIMEZONE by default): where the site's dates and
+    the console's times are read."""
+    return ZoneInfo(site().zone_name)
 
 
 def in_zone(moment: datetime, zone: tzinfo | str | None = None) -> datetime:

@@ -14,9 +14,8 @@ from blog.models import Post
 from blog.platform.zones import site_zone
 from blog.publishing.exporter import export_post
 from blog.publishing.importer import Importer, ImportResult
-from blog.publishing.sites import Site, recognise
-
-STATUSES = ("imported", "updated", "unchanged", "failed")
+from blog.publishing.runs import STATUSES, build_report, collect, import_one
+from blog.publishing.sites import Site
 
 
 def init_app(app: Flask) -> None:
@@ -55,69 +54,19 @@ def import_command(
         item_show_func=lambda item: item[0].name if item else "",
     ) as bar:
         for path, site in bar:
-            results.append(_import_one(importer, path, site, dry_run))
+            results.append(import_one(db.session, importer, path, site, dry_run))
     relinked = 0 if dry_run else importer.finish()
     db.session.commit()
-    counts = {status: sum(r.status == status for r in results) for status in STATUSES}
-    not_posts = [{"path": str(path), "reason": reason} for site in sites for path, reason in site.not_posts]
-    totals = {
-        "files_copied": len({new for r in results for new in r.files_copied.values()}),
-        "files_missing": sum(len(r.files_missing) for r in results),
-        "old_addresses": sum(len(r.old_addresses) for r in results),
-        "links_rewritten": sum(r.links_rewritten for r in results) + relinked,
-        "not_posts": len(not_posts),
-    }
+    report = build_report(sites, results, relinked, dry_run)
+    counts = report["counts"]
     if as_json:
-        report = {
-            "sites": [site.describe() for site in sites],
-            "posts": [r.as_json() for r in results],
-            "not_posts": not_posts,
-            "counts": counts,
-            "totals": totals,
-            "dry_run": dry_run,
-        }
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         _print_sites(sites)
         _print_summary(results, counts, dry_run)
-        _print_totals(totals, not_posts)
+        _print_totals(report["totals"], report["not_posts"])
     if counts["failed"]:
         sys.exit(1)
-
-
-def collect(
-    paths: list[Path], assets: list[Path], old_url: str | None
-) -> tuple[list[Site], list[tuple[Path, Site]], list[ImportResult]]:
-    """The sites recognised, every post file with its site, and a failed result per missing path."""
-    sites: list[Site] = []
-    files: dict[Path, Site] = {}
-    missing: list[ImportResult] = []
-    for path in paths:
-        if path.is_dir():
-            site = recognise(path, assets, old_url)
-            sites.append(site)
-            files.update((post, site) for post in site.posts if post not in files)
-        elif path.is_file():
-            site = recognise(path.parent, assets, old_url) if assets or old_url else None
-            files.setdefault(path, site or Site("folder", path.parent.resolve()))
-        else:
-            missing.append(ImportResult(str(path), error="no such file or folder"))
-    return sites, list(files.items()), missing
-
-
-def _import_one(importer: Importer, path: Path, site: Site, dry_run: bool) -> ImportResult:
-    """Import one file in its own transaction, so a bad file never blocks the others."""
-    try:
-        result = importer.import_file(path, site)
-    except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
-        db.session.rollback()
-        first_line = str(error).splitlines()[0] if str(error) else ""
-        return ImportResult(str(path), error=f"{type(error).__name__}: {first_line}")
-    if dry_run or result.status == "failed":
-        db.session.rollback()
-    else:
-        db.session.commit()
-    return result
 
 
 def _print_summary(results: list[ImportResult], counts: dict[str, int], dry_run: bool) -> None:

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from blog.extensions import db
 from blog.models import Post
+from blog.platform.site_settings import site
 from blog.site.queries import published_posts
 
 bp = Blueprint("cards", __name__)
@@ -35,7 +36,7 @@ def card_digest(title: str, site_title: str) -> str:
 
 def card_url(post: Post) -> str:
     """The path of a post's card (the page's og:image, made absolute by the template)."""
-    digest = card_digest(post.title, current_app.config["SITE_TITLE"])
+    digest = card_digest(post.title, site().title)
     return url_for("cards.show", slug=post.slug, digest=digest)
 
 
@@ -99,7 +100,7 @@ def show(slug: str, digest: str):
     post = db.session.scalar(published_posts().where(Post.slug == slug))
     if post is None:
         abort(404)
-    site_title = current_app.config["SITE_TITLE"]
+    site_title = site().title
     if digest != card_digest(post.title, site_title):
         return redirect(card_url(post))  # an old card's address: the current one
     response = send_file(card_file(post.title, site_title), mimetype="image/png", max_age=MAX_AGE)

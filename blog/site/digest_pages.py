@@ -1,12 +1,13 @@
 """The web copy of each sent digest: a list and one page per digest."""
 
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, Response, abort, render_template
 from sqlalchemy import select
 
 from blog.content.metadata import Metadata
 from blog.content.pipeline import render_text
 from blog.extensions import db
 from blog.models import Digest, DigestStatus
+from blog.platform.site_settings import site
 from blog.platform.urls import external_url
 from blog.site.queries import digest_posts
 from blog.site.syndication import FeedInfo, FeedItem, rss_document
@@ -47,14 +48,13 @@ def show(digest_id: int):
 @bp.get("/feed.xml")
 def feed():
     """RSS of the sent digests, for readers who prefer a weekly summary in their feed reader."""
-    config = current_app.config
-    digests = db.session.scalars(sent_digests().limit(config["FEED_ITEMS"])).all()
+    digests = db.session.scalars(sent_digests().limit(site().feed_items)).all()
     info = FeedInfo(
-        title=f"{config['SITE_TITLE']}: weekly digest",
-        description=f"Every weekly digest of {config['SITE_TITLE']}.",
+        title=f"{site().title}: weekly digest",
+        description=f"Every weekly digest of {site().title}.",
         home_url=external_url("digests.index"),
         feed_url=external_url("digests.feed"),
-        author=config["AUTHOR_NAME"] or config["SITE_TITLE"],
+        author=site().byline,
         updated=digests[0].sent_at if digests else None,
     )
     items = []

@@ -2,11 +2,12 @@
 
 import json
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from sqlalchemy import select
 
 from blog.extensions import db
 from blog.models import Post, Tag
+from blog.platform.site_settings import site
 from blog.platform.urls import absolute_url, external_url
 from blog.site.pagecache import FEED, cached_page, site_state
 from blog.site.queries import newest_first, posts_tagged, published_posts
@@ -41,13 +42,12 @@ def json_document() -> Response:
 @cached_page(FEED)
 def tag_rss(tag: str) -> Response:
     found = db.session.scalar(select(Tag).where(Tag.slug == tag))
-    config = current_app.config
-    posts = db.session.scalars(posts_tagged(found).limit(config["FEED_ITEMS"])).all() if found else []
+    posts = db.session.scalars(posts_tagged(found).limit(site().feed_items)).all() if found else []
     if not posts:  # as /tags/<tag>/: a tag only drafts or scheduled posts carry is not public yet
         return Response("No such tag.\n", 404, content_type="text/plain; charset=utf-8")
     info = FeedInfo(
-        title=f"{config['SITE_TITLE']}: {found.name}",
-        description=f"Posts tagged {found.name} on {config['SITE_TITLE']}.",
+        title=f"{site().title}: {found.name}",
+        description=f"Posts tagged {found.name} on {site().title}.",
         home_url=external_url("tags.show", tag=found.slug),
         feed_url=external_url("feeds.tag_rss", tag=found.slug),
         author=author_name(),
@@ -57,10 +57,9 @@ def tag_rss(tag: str) -> Response:
 
 
 def site_info(endpoint: str) -> FeedInfo:
-    config = current_app.config
     return FeedInfo(
-        title=config["SITE_TITLE"],
-        description=config["SITE_DESCRIPTION"],
+        title=site().title,
+        description=site().description,
         home_url=external_url("posts.index"),
         feed_url=external_url(endpoint),
         author=author_name(),
@@ -70,11 +69,11 @@ def site_info(endpoint: str) -> FeedInfo:
 
 def author_name() -> str:
     """Atom needs an author: the configured one, else the blog's name."""
-    return current_app.config["AUTHOR_NAME"] or current_app.config["SITE_TITLE"]
+    return site().byline
 
 
 def newest_items():
-    limit = current_app.config["FEED_ITEMS"]
+    limit = site().feed_items
     return items_for(db.session.scalars(newest_first(published_posts()).limit(limit)).all())
 
 

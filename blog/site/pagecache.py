@@ -1,7 +1,8 @@
 """Rendered-page cache and HTTP validators, keyed by the state of what readers can see.
 
 Every cached page is keyed by a fingerprint of the visible posts (how many, the latest
-change, the latest publication). Any import, edit, deletion or scheduled post going live
+change, the latest publication) and of the console's settings (the latest change). Any import,
+edit, deletion, scheduled post going live or change of the site's title, zone and the like
 changes the fingerprint, so stale pages are never served, across processes and without a
 restart; old entries simply expire. Each process reads the fingerprint at most once every
 SITE_STATE_SECONDS (and again the moment the next scheduled post is due), and keeps the
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from werkzeug.http import http_date
 
 from blog.extensions import cache, db
-from blog.models import Post, as_utc
+from blog.models import Post, Setting, as_utc
 from blog.platform.security import fixed_headers, policy_for
 from blog.site.queries import visible
 
@@ -84,7 +85,8 @@ def site_state() -> SiteState:
 
 
 def read_site_state(seconds: float) -> SiteState:
-    """One query: how many posts are visible, their latest change and publication, the next due."""
+    """One query: how many posts are visible, their latest change and publication, the next due,
+    and the latest change of a setting."""
     now = datetime.now(UTC)
     shown = visible(now)
     due = ~shown & Post.draft.is_(False)
@@ -94,14 +96,15 @@ def read_site_state(seconds: float) -> SiteState:
             func.max(Post.modified_at).filter(shown),
             func.max(Post.published_at).filter(shown),
             func.min(Post.published_at).filter(due),
+            select(func.max(Setting.updated_at)).scalar_subquery(),
         )
     ).one()
-    count, (changed, published, next_due) = row[0], (as_utc(value) for value in row[1:])
-    moments = [moment for moment in (changed, published) if moment is not None]
+    count, (changed, published, next_due, configured) = row[0], (as_utc(value) for value in row[1:])
+    moments = [moment for moment in (changed, published, configured) if moment is not None]
     expires = time.monotonic() + seconds
     if next_due is not None:  # a scheduled post appears the moment it is due
         expires = min(expires, time.monotonic() + (next_due - now).total_seconds())
-    raw = f"{count}|{changed}|{published}".encode()
+    raw = f"{count}|{changed}|{published}|{configured}".encode()
     return SiteState(hashlib.sha1(raw).hexdigest()[:16], max(moments, default=None), expires)
 
 

@@ -10,6 +10,7 @@ from flask import (
 
 from blog.extensions import db
 from blog.models import Post
+from blog.platform.site_settings import site
 from blog.site.pagecache import cached_page
 from blog.site.queries import neighbours, newest_first, published_posts, related_posts
 
@@ -24,7 +25,7 @@ def index(page: int):
     pagination = db.paginate(
         newest_first(published_posts()),
         page=page,
-        per_page=current_app.config["POSTS_PER_PAGE"],
+        per_page=site().posts_per_page,
         error_out=False,
     )
     if page > 1 and not pagination.items:

@@ -1,11 +1,12 @@
 """Tag pages: every tag with its count, and each tag's posts, a page at a time."""
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from sqlalchemy import select
 
 from blog.content.slugs import slugify
 from blog.extensions import db
 from blog.models import Tag
+from blog.platform.site_settings import site
 from blog.site.pagecache import cached_page
 from blog.site.queries import posts_tagged, tag_counts
 
@@ -25,9 +26,7 @@ def show(tag: str, page: int):
     found = find_tag(tag)
     if found.slug != tag:
         return redirect(url_for("tags.show", tag=found.slug, page=page), code=301)
-    pagination = db.paginate(
-        posts_tagged(found), page=page, per_page=current_app.config["POSTS_PER_PAGE"], error_out=False
-    )
+    pagination = db.paginate(posts_tagged(found), page=page, per_page=site().posts_per_page, error_out=False)
     if not pagination.items:
         abort(404)
     return render_template("tags/tag.html", tag=found, pagination=pagination)

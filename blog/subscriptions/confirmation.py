@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from blog import jobs
 from blog.mail.message import build_message
 from blog.models import Subscriber, SubscriberStatus
+from blog.platform.site_settings import site
 from blog.platform.urls import external_url
 from blog.subscriptions import letters
 from blog.subscriptions.links import confirm_url
@@ -20,17 +21,17 @@ def build_confirmation(subscriber: Subscriber, now: datetime | None = None) -> E
     """Render the text and HTML confirmation email for one subscriber."""
     config = current_app.config
     context = {
-        "site_title": config["SITE_TITLE"],
+        "site_title": site().title,
         "site_url": external_url("posts.index"),
         "confirm_url": confirm_url(subscriber, now),
         "valid_days": MAX_AGE[Purpose.CONFIRM].days,
-        "postal_address": config["MAIL_POSTAL_ADDRESS"],
+        "postal_address": site().postal_address,
         "email": subscriber.email,
     }
     return build_message(
         sender=config["MAIL_FROM_ADDRESS"],
         to=subscriber.email,
-        subject=f"Confirm your subscription to {config['SITE_TITLE']}",
+        subject=f"Confirm your subscription to {site().title}",
         text=render_template("email/confirm.txt", **context),
         html=render_template("email/confirm.html", **context),
         headers={"Auto-Submitted": "auto-generated"},

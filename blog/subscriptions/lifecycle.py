@@ -38,7 +38,7 @@ class Consent:
     ip: str | None = None
     user_agent: str | None = None
     form_version: str | None = CONSENT_VERSION
-    source: str = "form"  # form, resubscribe or import
+    source: str = "form"  # form, resubscribe, import or author (added by hand in the console)
     note: str | None = None
 
 
@@ -106,6 +106,33 @@ def request_subscription(session: Session, email: str, consent: Consent) -> Subs
     record_consent(subscriber, consent)
     session.flush()
     return subscriber if claim_confirmation(session, subscriber, consent.at) else None
+
+
+class AlreadyListed(ValueError):
+    """The address is on the list already, or was erased on request; the message says which."""
+
+
+def add_by_author(session: Session, email: str, note: str, now: datetime, confirm_first: bool) -> Subscriber:
+    """Add one person the author vouches for, the note saying where and when they asked.
+
+    With `confirm_first` (double opt-in) they are pending until they confirm through the emailed
+    link, whose email the caller then sends; without, they are active at once on the author's word.
+    The consent record says the author added them ("author"), with the note."""
+    existing = find_subscriber(session, email)
+    if existing is not None:
+        raise AlreadyListed(f"{existing.email} is already on the list ({existing.status}).")
+    if is_suppressed(session, email):
+        raise AlreadyListed(f"{email} was erased on request: only they can subscribe again, with the form.")
+    status = Status.PENDING if confirm_first else Status.ACTIVE
+    subscriber = Subscriber(email=email, email_key=email_key(email), status=status, created_at=now)
+    record_consent(subscriber, Consent(at=now, form_version=None, source="author", note=note.strip()))
+    if not confirm_first:
+        subscriber.confirmed_at = now
+    session.add(subscriber)
+    session.flush()
+    if confirm_first:
+        claim_confirmation(session, subscriber, now)
+    return subscriber
 
 
 def claim_confirmation(session: Session, subscriber: Subscriber, now: datetime) -> bool:

@@ -13,6 +13,7 @@ from blog.mail.html import email_html
 from blog.mail.message import build_message, list_headers, site_list_id
 from blog.models import Subscriber, SubscriberStatus
 from blog.platform import site_settings
+from blog.platform.site_settings import site
 from blog.platform.urls import external_url
 from blog.subscriptions import letters
 from blog.subscriptions.links import unsubscribe_url
@@ -32,20 +33,20 @@ def build_welcome(subscriber: Subscriber) -> EmailMessage:
     leave = unsubscribe_url(subscriber)
     rendered = render_text(words, Metadata(title="")).html
     context = {
-        "site_title": config["SITE_TITLE"],
+        "site_title": site().title,
         "site_url": external_url("posts.index"),
         "words": words.strip(),
         "words_html": email_html(rendered, config["SITE_URL"], "the welcome", WELCOME_WIDTH),
         "unsubscribe_url": leave,
-        "postal_address": config["MAIL_POSTAL_ADDRESS"],
+        "postal_address": site().postal_address,
     }
     return build_message(
         sender=config["MAIL_FROM_ADDRESS"],
         to=subscriber.email,
-        subject=f"Welcome to {config['SITE_TITLE']}",
+        subject=f"Welcome to {site().title}",
         text=render_template("email/welcome.txt", **context),
         html=render_template("email/welcome.html", **context),
-        headers=list_headers(site_list_id(config["SITE_TITLE"], config["SITE_URL"]), leave),
+        headers=list_headers(site_list_id(site().title, config["SITE_URL"]), leave),
     )
 
 
