@@ -114,6 +114,8 @@ class Tag(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The author offers this tag to subscribers as a topic they can choose on their preferences page.
+    topic: Mapped[bool] = mapped_column(default=False)
 
     def __repr__(self) -> str:
         return f"<Tag {self.name}>"
@@ -212,6 +214,16 @@ class Subscriber(db.Model):
     consent_source: Mapped[str] = mapped_column(String(20), default="form")
     consent_note: Mapped[str | None] = mapped_column(Text)
     confirmed_ip: Mapped[str | None] = mapped_column(String(45))
+    # Preferences, checked in ledger.py (docs/subscriber-preferences.md): topics are tag ids (none:
+    # every post); a delivery_hour in `timezone`, or None for the author's schedule. Once saved
+    # (preferences_at), the dispatcher places next_send_at; covered_until ends their last period.
+    frequency: Mapped[str] = mapped_column(String(8), default="weekly")  # a ledger.Frequency
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    delivery_hour: Mapped[int | None] = mapped_column()
+    preferences_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    covered_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<Subscriber {self.id} {self.status}>"
@@ -302,6 +314,7 @@ class Digest(db.Model):
 
     __table_args__ = (
         UniqueConstraint("schedule_id", "scheduled_for"),
+        UniqueConstraint("audience", "scheduled_for"),  # one digest per audience and moment
         CheckConstraint(one_of("status", DigestStatus), name="status"),
     )
 
@@ -323,6 +336,9 @@ class Digest(db.Model):
     # When a worker last finished a batch: the dispatcher restarts a digest that stalls.
     progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # None: the author's weekly digest; else its audience's key (newsletter/audiences.py).
+    audience: Mapped[str | None] = mapped_column(String(500), index=True)
 
     schedule: Mapped[Schedule | None] = relationship()
 

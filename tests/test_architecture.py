@@ -7,7 +7,7 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
 BLOG = PROJECT / "blog"
-CORE = {"config", "extensions", "models", "jobs"}
+CORE = {"config", "extensions", "models", "ledger", "jobs"}
 # Each layer may import its own and lower layers only; the packages of one layer not each other.
 LAYERS = [
     {"core", "content"},

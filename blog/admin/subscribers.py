@@ -13,7 +13,7 @@ from blog.bounces import actions
 from blog.extensions import db
 from blog.models import MailEvent, Subscriber, SubscriberStatus
 from blog.platform.zones import site_zone
-from blog.subscriptions import lifecycle
+from blog.subscriptions import lifecycle, preferences
 from blog.subscriptions.confirmation import queue_confirmation
 from blog.subscriptions.csv_files import (
     MAX_IMPORT_BYTES,
@@ -91,6 +91,8 @@ def show(subscriber_id: int):
         history=history,
         suppressed=subscriber.status in lifecycle.SUPPRESSED,
         lift_form=LiftForm(),
+        choices=preferences.history(db.session, subscriber.id),
+        describe=preferences.describe,
     )
 
 

@@ -27,7 +27,7 @@ from blog.newsletter.settings import DeliverySettings
 from blog.platform import site_settings
 from blog.platform.urls import absolute_url
 from blog.platform.zones import site_zone
-from blog.subscriptions.links import unsubscribe_urls
+from blog.subscriptions.links import preferences_urls, unsubscribe_urls
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] | None = 
     """The message builder for one digest, with this site's sender and list id; each copy's
     unsubscribe link is the recipient's own unless `unsubscribe` says otherwise."""
     config = current_app.config
+    preferences = preferences_urls() if unsubscribe is None else unsubscribe
     unsubscribe = unsubscribe or unsubscribe_urls()
     sender: Address = config["MAIL_FROM_ADDRESS"]
     list_id = site_list_id(config["SITE_TITLE"], config["SITE_URL"])
@@ -74,6 +75,7 @@ def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] | None = 
         verp=verp_from_config(config),
         feedback_id=feedback_id(f"digest-{digest.id}", config["SITE_URL"]),
         complaints_address=config["COMPLAINTS_ADDRESS"],
+        preferences_url=preferences,
     )
 
 

@@ -15,7 +15,7 @@ from blog.models import Subscriber, SubscriberStatus
 from blog.platform import site_settings
 from blog.platform.urls import external_url
 from blog.subscriptions import letters
-from blog.subscriptions.links import unsubscribe_url
+from blog.subscriptions.links import preferences_url, unsubscribe_url
 
 WELCOME_WIDTH = 560  # the email's column
 
@@ -37,6 +37,7 @@ def build_welcome(subscriber: Subscriber) -> EmailMessage:
         "words": words.strip(),
         "words_html": email_html(rendered, config["SITE_URL"], "the welcome", WELCOME_WIDTH),
         "unsubscribe_url": leave,
+        "preferences_url": preferences_url(subscriber),
         "postal_address": config["MAIL_POSTAL_ADDRESS"],
     }
     return build_message(
