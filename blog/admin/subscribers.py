@@ -25,7 +25,7 @@ from blog.subscriptions.csv_files import (
     import_subscribers,
     write_csv,
 )
-from blog.subscriptions.queries import delivered_count, find_page, status_counts
+from blog.subscriptions.queries import delivered_count, find_page, preference_counts, status_counts
 
 bp = Blueprint("subscribers", __name__, url_prefix="/subscribers")
 STATUSES = [status.value for status in SubscriberStatus]
@@ -63,6 +63,7 @@ def index():
     return render_template(
         "admin/subscribers/index.html",
         counts=status_counts(db.session),
+        choices=preference_counts(db.session),
         page=page,
         query=query,
         status=status,

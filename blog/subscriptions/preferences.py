@@ -6,7 +6,7 @@ next send and composes their mail with everyone who chose the same.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import func, select
@@ -20,6 +20,9 @@ FREQUENCY_LABELS = {
     Frequency.WEEKLY: "Weekly digest",
     Frequency.MONTHLY: "Monthly digest, after each calendar month",
 }
+
+
+FIRST_PERIOD = timedelta(days=7)  # how far back the first mail after choosing reaches, at most
 
 
 class PreferenceError(ValueError):
@@ -133,8 +136,9 @@ def save_preferences(
     """
     if subscriber.preferences_at is not None and current(subscriber) == chosen:
         return False
-    if subscriber.preferences_at is None:
-        subscriber.covered_until = covered_so_far(session, subscriber) or subscriber.confirmed_at
+    if subscriber.preferences_at is None:  # their first period starts where the author's digests left them
+        first = max(subscriber.confirmed_at or now, now - FIRST_PERIOD)
+        subscriber.covered_until = covered_so_far(session, subscriber) or first
     subscriber.frequency, subscriber.topics = chosen.frequency, list(chosen.topics)
     subscriber.timezone, subscriber.delivery_hour = chosen.timezone, chosen.delivery_hour
     subscriber.preferences_at, subscriber.next_send_at = now, None
