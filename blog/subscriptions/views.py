@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from blog.extensions import csrf, db
 from blog.models import LARGEST_ID, Subscriber
 from blog.models import SubscriberStatus as Status
-from blog.platform import ratelimit
+from blog.platform import ratelimit, security
 from blog.subscriptions import letters, lifecycle
 from blog.subscriptions import preferences as choices
 from blog.subscriptions.confirmation import queue_confirmation
@@ -163,7 +163,7 @@ def preferences(token: str):
             )
             db.session.commit()
             saved = saved or "unchanged"
-    return render_template(
+    page = render_template(
         "subscribe/preferences.html",
         subscriber=subscriber,
         chosen=chosen,
@@ -173,7 +173,9 @@ def preferences(token: str):
         error=error,
         saved=saved,
         form_token=make_token(subscriber, Purpose.PREFERENCES_FORM, current_app.config["SECRET_KEY"]),
-    ), status
+    )
+    policy = security.policy_with_own_script(page.encode())  # static/js/zone.js picks the reader's zone
+    return page, status, {"Content-Security-Policy": policy}
 
 
 def _preferences_form_valid(subscriber: Subscriber, token: str) -> bool:
