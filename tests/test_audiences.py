@@ -217,3 +217,15 @@ def test_the_console_shows_choices_tomorrows_slots_runs_and_any_audiences_previe
     shown = client.get("/admin/digest/audience", query_string={"key": key})
     assert shown.status_code == 200 and "Weekly · ML · 08:00 Europe/Berlin" in shown.text
     assert client.get("/admin/digest/audience", query_string={"key": "nonsense"}).status_code == 400
+
+
+def test_an_audiences_web_copy_opens_but_the_archive_lists_the_authors_digests_only(app, client):
+    with app.app_context():
+        reader("eager", frequency=Frequency.POST)
+        post("Fresh", START, tags=("ml",))
+        [digest_id] = tick(START + timedelta(minutes=10))
+        sent = db.session.get(Digest, digest_id)
+        sent.status, sent.sent_at = DigestStatus.SENT, START + timedelta(minutes=11)
+        db.session.commit()
+    assert client.get(f"/digests/{digest_id}/").status_code == 200
+    assert f"/digests/{digest_id}/" not in client.get("/digests/").text
