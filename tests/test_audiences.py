@@ -229,3 +229,18 @@ def test_an_audiences_web_copy_opens_but_the_archive_lists_the_authors_digests_o
         db.session.commit()
     assert client.get(f"/digests/{digest_id}/").status_code == 200
     assert f"/digests/{digest_id}/" not in client.get("/digests/").text
+
+
+def test_someone_back_after_leaving_starts_a_week_back_not_where_they_left(app):
+    from blog.subscriptions import lifecycle
+
+    with app.app_context():
+        person = reader("returning", frequency=Frequency.MONTHLY, timezone="Europe/Berlin", delivery_hour=8)
+        person.next_send_at = START
+        lifecycle.unsubscribe(person, START)
+        person.status = "pending"  # they asked again
+        back = START + timedelta(days=200)
+        assert lifecycle.confirm(db.session, person, "127.0.0.1", back)
+        db.session.commit()
+        assert (person.covered_until, person.next_send_at) == (back - timedelta(days=7), None)
+        assert (person.frequency, person.delivery_hour) == ("monthly", 8)  # what they chose is kept

@@ -6,7 +6,7 @@ next send and composes their mail with everyone who chose the same.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import func, select
@@ -14,15 +14,13 @@ from sqlalchemy.orm import Session
 
 from blog.ledger import Frequency, PreferenceEvent
 from blog.models import Delivery, DeliveryStatus, Digest, Subscriber, Tag, as_utc
+from blog.subscriptions.lifecycle import FIRST_PERIOD
 
 FREQUENCY_LABELS = {
     Frequency.POST: "Every post, a few minutes after it is published",
     Frequency.WEEKLY: "Weekly digest",
     Frequency.MONTHLY: "Monthly digest, after each calendar month",
 }
-
-
-FIRST_PERIOD = timedelta(days=7)  # how far back the first mail after choosing reaches, at most
 
 
 class PreferenceError(ValueError):
