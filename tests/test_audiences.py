@@ -244,3 +244,18 @@ def test_someone_back_after_leaving_starts_a_week_back_not_where_they_left(app):
         db.session.commit()
         assert (person.covered_until, person.next_send_at) == (back - timedelta(days=7), None)
         assert (person.frequency, person.delivery_hour) == ("monthly", 8)  # what they chose is kept
+
+
+def test_the_authors_digest_counts_and_reaches_only_those_who_never_chose(app):
+    from blog.newsletter.delivery import fan_out
+    from blog.newsletter.digests import create_digest
+    from blog.newsletter.preview import build_preview
+
+    with app.app_context():
+        reader("chose", frequency=Frequency.MONTHLY)
+        reader("kept")
+        post("Week", START - timedelta(days=1))
+        assert build_preview(db.session, START).active_subscribers == 1
+        digest = create_digest(db.session, composer_from_app(), START)
+        assert fan_out(db.session, digest) == 1
+        assert ledger() == {("kept", "Week")}

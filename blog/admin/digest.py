@@ -20,12 +20,12 @@ from sqlalchemy import select
 from blog.admin.digest_forms import HOLD, ScheduleForm, schedule_defaults
 from blog.extensions import db
 from blog.mail.transport import SendError
-from blog.models import Digest, DigestStatus, SubscriberStatus, Tag
+from blog.models import Digest, DigestStatus, Tag
 from blog.newsletter import audiences, delivery, digests, drafts, preview, progress
 from blog.newsletter.sending import composer_from_app, send_or_queue, settings_from_app
 from blog.platform.zones import local_moment
 from blog.site.queries import digest_posts
-from blog.subscriptions.queries import status_counts
+from blog.subscriptions.queries import on_authors_digest
 
 bp = Blueprint("digest", __name__, url_prefix="/digest")
 # The digest's HTML is shown as mail clients show it: its inline styles and remote images, no
@@ -177,7 +177,7 @@ def confirm(digest_id: int):
             return redirect(url_for(".index"))
         start_sending(sent)
         return redirect(url_for(".show", digest_id=sent.id))
-    recipients = status_counts(db.session)[SubscriberStatus.ACTIVE]
+    recipients = on_authors_digest(db.session)
     return render_template(
         "admin/digest/confirm.html", draft=draft, fingerprint=drafts.fingerprint(draft), recipients=recipients
     )

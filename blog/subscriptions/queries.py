@@ -111,3 +111,12 @@ def overview(session: Session) -> tuple[dict[str, int], PreferenceCounts]:
 def preference_counts(session: Session) -> PreferenceCounts:
     """Active subscribers by frequency, topic and zone (those who never chose: weekly, all posts)."""
     return overview(session)[1]
+
+
+def on_authors_digest(session: Session) -> int:
+    """How many the author's own digest goes to: active, and never chose preferences (the others
+    get theirs per audience)."""
+    query = select(func.count()).where(
+        Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.preferences_at.is_(None)
+    )
+    return session.scalar(query) or 0
