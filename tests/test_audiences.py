@@ -259,3 +259,20 @@ def test_the_authors_digest_counts_and_reaches_only_those_who_never_chose(app):
         digest = create_digest(db.session, composer_from_app(), START)
         assert fan_out(db.session, digest) == 1
         assert ledger() == {("kept", "Week")}
+
+
+def test_a_dispatcher_down_for_weeks_makes_one_late_digest_and_the_next_covers_the_gap(app):
+    with app.app_context():
+        reader("berlin", frequency=Frequency.WEEKLY, timezone="Europe/Berlin", delivery_hour=8)
+        for day in (-1, 9, 16):
+            post(f"Day {day}", START + timedelta(days=day, hours=6))
+        tick(START)
+        back = START + timedelta(days=22)  # the Mondays of 2, 9, 16 and 23 November missed
+        tick(back)
+        tick(back + timedelta(minutes=1))
+        [late] = db.session.scalars(select(Digest).where(Digest.status == DigestStatus.SENDING)).all()
+        assert late.scheduled_for == datetime(2026, 11, 2, 7, tzinfo=UTC) and len(late.post_ids) == 1
+        assert db.session.scalar(select(Subscriber.next_send_at)) == datetime(2026, 11, 30, 7, tzinfo=UTC)
+        tick(datetime(2026, 11, 30, 7, tzinfo=UTC))
+        assert ledger() == {("berlin", "Day -1"), ("berlin", "Day 9"), ("berlin", "Day 16")}
+        assert db.session.scalar(select(func.count(Digest.id))) == 2

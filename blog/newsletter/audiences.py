@@ -266,7 +266,9 @@ def make_audience_digest(
     if not posts and audience.frequency == Frequency.POST:
         return None  # nothing new yet: no mail, and the next tick looks again from the same start
     chosen = members(audience, now)
-    following = next_moment(audience.frequency, audience.zone, audience.hour, schedule, zone, audience.moment)
+    # From now, not from the moment: sends missed while nothing dispatched are not made one by one
+    # (the next digest starts at covered_until, so it covers the gap).
+    following = next_moment(audience.frequency, audience.zone, audience.hour, schedule, zone, now)
     digest = Digest(scheduled_for=audience.moment, period_start=start, period_end=max(start, end),
                     status=DigestStatus.NEW, audience=audience.key(start), created_at=now)  # fmt: skip
     try:
