@@ -176,3 +176,12 @@ def test_the_author_chooses_the_topics_and_sees_each_change_on_the_subscriber_pa
     assert "Monthly · Python · 09:00 America/New_York" in record and "Reader&#39;s browser" in record
     emails = client.get("/admin/emails/").text
     assert re.search(r"Python</label> <span class=\"hint\">\(1 subscriber\)", emails)
+
+
+def test_the_unsubscribe_page_offers_the_preferences_instead(app):
+    setup_reader(app)
+    with app.app_context():
+        token = subscriber_token(db.session.scalar(select(Subscriber)), Purpose.UNSUBSCRIBE)
+    page = app.test_client().get(f"/unsubscribe/{token}").text
+    link = re.search(r'id="fewer-emails">[^<]*<a href="[^"]*(/preferences/[^"]+)"', page)[1]
+    assert 'name="form_token"' in app.test_client().get(link).text

@@ -209,7 +209,8 @@ def unsubscribe(token: str):
         db.session.commit()
     if one_click:  # mail providers post this themselves: no page, no cookie, no redirect
         return Response("Unsubscribed.\n", 200, mimetype="text/plain")
-    return render_template("subscribe/unsubscribe.html", subscriber=subscriber)
+    fewer = preferences_url(subscriber) if subscriber.status == Status.ACTIVE else None
+    return render_template("subscribe/unsubscribe.html", subscriber=subscriber, preferences_url=fewer)
 
 
 def _now() -> datetime:
