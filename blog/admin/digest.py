@@ -21,7 +21,7 @@ from blog.admin.digest_forms import HOLD, ScheduleForm, schedule_defaults
 from blog.extensions import db
 from blog.mail.transport import SendError
 from blog.models import Digest, DigestStatus, Tag
-from blog.newsletter import audiences, delivery, digests, drafts, preview, progress
+from blog.newsletter import delivery, digests, drafts, outlook, preview, progress
 from blog.newsletter.sending import composer_from_app, send_or_queue, settings_from_app
 from blog.platform.zones import local_moment
 from blog.site.queries import digest_posts
@@ -69,8 +69,8 @@ def index():
         scheduled=preview.build_preview(db.session, scheduled.next_run_at) if scheduled else None,
         right_now=preview.build_preview(db.session, now),
         recent=recent,
-        audience_label=lambda key: audiences.describe_key(key, tag_names),
-        slots=audiences.slots(db.session, now),
+        audience_label=lambda key: outlook.describe_key(key, tag_names),
+        slots=outlook.slots(db.session, now),
     )
     return page, 400 if form.is_submitted() else 200
 
@@ -80,7 +80,7 @@ def audience_preview():
     """What one audience's next digest would carry, composed as it would be sent (nothing saved)."""
     key = request.args.get("key", "")
     try:
-        shown = audiences.preview_audience(db.session, composer_from_app(), settings_from_app(), key,
+        shown = outlook.preview_audience(db.session, composer_from_app(), settings_from_app(), key,
                                            datetime.now(UTC))  # fmt: skip
     except (KeyError, ValueError) as error:
         return render_template(
@@ -88,7 +88,7 @@ def audience_preview():
         ), 400
     tag_names = dict(db.session.execute(select(Tag.id, Tag.name)).all())
     return render_template(
-        "admin/digest/audience.html", shown=shown, label=audiences.describe_key(key, tag_names), key=key
+        "admin/digest/audience.html", shown=shown, label=outlook.describe_key(key, tag_names), key=key
     )
 
 
