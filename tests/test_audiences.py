@@ -276,3 +276,28 @@ def test_a_dispatcher_down_for_weeks_makes_one_late_digest_and_the_next_covers_t
         tick(datetime(2026, 11, 30, 7, tzinfo=UTC))
         assert ledger() == {("berlin", "Day -1"), ("berlin", "Day 9"), ("berlin", "Day 16")}
         assert db.session.scalar(select(func.count(Digest.id))) == 2
+
+
+def test_topics_on_the_authors_schedule_go_with_the_authors_digest_whatever_the_zone(app):
+    with app.app_context():
+        save_schedule(db.session, weekday=0, local_time=time(9), timezone="Europe/Berlin", min_posts=1,
+                      hold_for_review=False, enabled=True, now=START)  # fmt: skip
+        reader("tokyo", frequency=Frequency.WEEKLY, topics=("ml",), timezone="Asia/Tokyo")
+        reader("lima", frequency=Frequency.WEEKLY, topics=("ml",), timezone="America/Lima")
+        reader("default")
+        post("Gradients", START - timedelta(hours=6), tags=("ml",))
+        post("Trains", START - timedelta(hours=5), tags=("travel",))
+        tick(START)
+        monday = datetime(2026, 11, 2, 8, tzinfo=UTC)  # 09:00 in Berlin
+        assert set(
+            db.session.scalars(select(Subscriber.next_send_at).where(Subscriber.preferences_at.is_not(None)))
+        ) == {monday}
+        tick(monday)
+        made = db.session.scalars(select(Digest).where(Digest.status == DigestStatus.SENDING)).all()
+        assert sorted(d.audience is None for d in made) == [False, True]  # one for both zones, the author's
+        assert ledger() == {
+            ("tokyo", "Gradients"),
+            ("lima", "Gradients"),
+            ("default", "Gradients"),
+            ("default", "Trains"),
+        }
