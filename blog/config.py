@@ -69,6 +69,12 @@ DEFAULTS = {
     # Hours a scheduled digest may be late (the beat was down) and still go out by itself; a later
     # one is held for the author to approve or cancel.
     "DIGEST_MAX_LATENESS": 12.0,
+    # Minutes between a post's publication and the email to subscribers who chose every post, so a
+    # quick fix does not send twice (the email carries the post as it is then).
+    "POST_MAIL_DELAY": 10.0,
+    # For tests that simulate weeks: a file holding the ISO moment the dispatcher takes as now
+    # (newsletter/sending.dispatch_now). Empty, as it always is in use: the real clock.
+    "DISPATCH_CLOCK_FILE": "",
     # Seconds any one Redis call of the web app may take (connect or answer) before Redis counts
     # as down: pages render without the cache, limits count in process, mail waits in the database.
     "REDIS_TIMEOUT": 0.5,

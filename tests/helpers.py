@@ -245,3 +245,8 @@ def rsa_key(bits: int = 2048) -> tuple[str, str]:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return private, base64.b64encode(public).decode()
+
+
+def preferences_link(body: str) -> str:
+    """The recipient's own preferences link in a copy they got (its signed token is theirs)."""
+    return re.search(r"https?://[^\s\"<>]+/preferences/[^\s\"<>]+", body)[0]

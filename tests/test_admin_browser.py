@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import AUTHOR_PASSWORD, add_subscribers, png, require
+from helpers import AUTHOR_PASSWORD, add_subscribers, png, preferences_link, require
 from servers import LiveServer
 
 from blog.extensions import db
-from blog.newsletter.compose import UNSUBSCRIBE_URL
+from blog.newsletter.compose import PREFERENCES_URL, UNSUBSCRIBE_URL
 
 AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
@@ -176,7 +176,9 @@ def test_the_author_writes_publishes_and_sends_the_digest(browser, stack, smtp_s
     for message in digests:
         html = message.get_body(("html",)).get_content().replace("\r\n", "\n").removesuffix("\n")
         unsubscribe = str(message["List-Unsubscribe"]).strip("<>")
-        assert html == shown.replace(UNSUBSCRIBE_URL, unsubscribe)
+        assert html == shown.replace(UNSUBSCRIBE_URL, unsubscribe).replace(
+            PREFERENCES_URL, preferences_link(html)
+        )
     assert "Hello from <strong>the console</strong>." in shown
     assert "Twelve weeks of Rust" in shown and "Notes on ownership" in shown
     assert re.search(r'<img [^>]*src="http://127.0.0.1:\d+/media/[0-9a-f]{16}-cover\.png"', shown)

@@ -14,6 +14,7 @@ from helpers import (
     admin_post,
     flashes,
     parts,
+    preferences_link,
     send_now,
     signed_in,
     submit,
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from blog.extensions import db
 from blog.models import Delivery, Digest, Schedule
 from blog.newsletter import delivery as deliveries
-from blog.newsletter.compose import UNSUBSCRIBE_URL
+from blog.newsletter.compose import PREFERENCES_URL, UNSUBSCRIBE_URL
 from blog.newsletter.digests import create_digest, save_schedule
 from blog.newsletter.sending import composer_from_app
 
@@ -136,7 +137,9 @@ def test_preview_html_is_what_the_cli_prints_and_what_is_sent(mail_site, console
     # The test message carries exactly this HTML, with the site's home as its unsubscribe link.
     admin_post(console, "/admin/digest/test", page="/admin/digest/preview")
     [test] = smtp_server.messages
-    assert html_part(test) == html.replace(UNSUBSCRIBE_URL, "https://blog.example.com/")
+    assert html_part(test) == html.replace(UNSUBSCRIBE_URL, "https://blog.example.com/").replace(
+        PREFERENCES_URL, "https://blog.example.com/"
+    )
 
     # Send now's confirmation page frames the frozen draft; a subscriber's copy is exactly that,
     # with only their own unsubscribe link put in.
@@ -145,7 +148,9 @@ def test_preview_html_is_what_the_cli_prints_and_what_is_sent(mail_site, console
     frozen = console.get("/admin/digest/1/body.html").text
     copy = next(m for m in smtp_server.messages if str(m["To"]) == "reader0@example.com")
     unsubscribe = str(copy["List-Unsubscribe"]).strip("<>")
-    assert html_part(copy) == frozen.replace(UNSUBSCRIBE_URL, unsubscribe)
+    assert html_part(copy) == frozen.replace(UNSUBSCRIBE_URL, unsubscribe).replace(
+        PREFERENCES_URL, preferences_link(html_part(copy))
+    )
     # The scheduled preview is the same week's digest: only its web-copy link differs.
     assert frozen == html.replace(
         'href="https://blog.example.com/digests/"', 'href="https://blog.example.com/digests/1/"'

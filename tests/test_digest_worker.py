@@ -99,10 +99,10 @@ def assert_exactly_once(mail_site, smtp_server, emails: list[str], allowed_dupli
 
 
 def normalise(body: str) -> str:
-    """Blank out what only the sent copy knows: its own unsubscribe link and web address."""
+    """Blank out what only the sent copy knows: its own unsubscribe and preferences links and web address."""
     body = body.replace("\r\n", "\n")
-    body = re.sub(r"https://blog\.example\.com/unsubscribe/[\w.-]+", "UNSUBSCRIBE", body)
-    body = re.sub(r"https://unsubscribe\.invalid/[\w-]+", "UNSUBSCRIBE", body)
+    body = re.sub(r"https://blog\.example\.com/(unsubscribe|preferences)/[\w.-]+", r"\1", body)
+    body = re.sub(r"https://(unsubscribe|preferences)\.invalid/[\w-]+", r"\1", body)
     return re.sub(r"https://blog\.example\.com/digests/(\d+/)?", "WEB-COPY", body)
 
 

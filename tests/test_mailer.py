@@ -46,3 +46,23 @@ def test_no_encoded_line_is_longer_than_quoted_printable_allows(mailer):
     body = data.split(b"\r\n\r\n", 1)[1]
     assert max(len(line) for line in body.split(b"\r\n")) <= 76
     assert b"\n" not in body.replace(b"\r\n", b"")  # CRLF line ends only
+
+
+def test_each_copy_carries_its_own_preferences_link_beside_the_unsubscribe_link():
+    from blog.newsletter.compose import PREFERENCES_URL
+
+    text = f"Choose: {PREFERENCES_URL}\nLeave: {UNSUBSCRIBE_URL}\n{'é' * 90}{PREFERENCES_URL}"
+    digest = Digest(id=8, subject="Weeknote", text=text, html=f'<a href="{PREFERENCES_URL}">p</a>')
+    sender = Address("Weeknote", "digest", "example.com")
+    choose = "https://blog.example.com/preferences/tok-{}"
+    mailer = DigestMailer(
+        digest, sender, "Weeknote <digest.example.com>", lambda r: LINK,
+        preferences_url=lambda recipient: choose.format(recipient.id),
+    )  # fmt: skip
+    message = message_from_bytes(
+        mailer.message_for(3, Recipient(5, "r@example.com", "s")).data, policy=default
+    )
+    body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert body.rstrip("\n") == personalise(text, LINK, choose.format(5))
+    assert message["List-Unsubscribe"] == f"<{LINK}>"  # unchanged: one HTTPS URL
+    assert choose.format(5) in message.get_body(("html",)).get_content()

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask_migrate import upgrade
@@ -37,6 +38,7 @@ from blog import PROJECT_ROOT
 from blog.admin import authors
 from blog.extensions import db
 from blog.models import Post, Subscriber
+from blog.subscriptions.links import preferences_url
 
 AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 # The checker's current release, published to npm by its authors as vnu-jar: the jar that
@@ -102,6 +104,7 @@ def site(sqlite_template, tmp_path_factory):
     with app.app_context():
         post_id = db.session.scalar(select(Post.id).where(Post.slug == "written-in-the-console"))
         subscriber_id = db.session.scalar(select(Subscriber.id))
+        preferences = urlsplit(preferences_url(db.session.get(Subscriber, subscriber_id))).path
     message = re.search(r'href="(/admin/outbox/[^"]+/)"', author.get("/admin/outbox/").text).group(1)
 
     public = {
@@ -118,6 +121,7 @@ def site(sqlite_template, tmp_path_factory):
         "subscribe-thanks": "/subscribe/thanks",
         "confirm": confirm,
         "unsubscribe": unsubscribe,
+        "preferences": preferences,
         "bad-link": "/unsubscribe/not-a-token",
         "digests": "/digests/",
         "digest": f"/digests/{digest_id}/",

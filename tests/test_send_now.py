@@ -11,12 +11,22 @@ import re
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from helpers import add_post, admin_post, csrf_token, flashes, parts, png, send_now, signed_in
+from helpers import (
+    add_post,
+    admin_post,
+    csrf_token,
+    flashes,
+    parts,
+    png,
+    preferences_link,
+    send_now,
+    signed_in,
+)
 from sqlalchemy import func, select
 
 from blog.extensions import db
 from blog.models import Digest, Post
-from blog.newsletter.compose import UNSUBSCRIBE_URL
+from blog.newsletter.compose import PREFERENCES_URL, UNSUBSCRIBE_URL
 from blog.newsletter.digests import create_digest, save_schedule
 from blog.newsletter.sending import composer_from_app
 from blog.platform import site_settings
@@ -82,7 +92,9 @@ def test_the_confirmation_page_is_what_every_subscriber_gets(mail_site, console,
     assert len(smtp_server.messages) == 4  # no Redis here: sent inline, one each
     for address in ("reader0@example.com", "reader3@example.com"):
         text, html, unsubscribe = own_copy(smtp_server, address)
-        assert html == frozen.replace(UNSUBSCRIBE_URL, unsubscribe)
+        assert html == frozen.replace(UNSUBSCRIBE_URL, unsubscribe).replace(
+            PREFERENCES_URL, preferences_link(html)
+        )
     assert "Hello <strong>readers</strong>: three posts on Rust this week." in frozen
     assert "Weeknote" in frozen and "by Ada Example" in frozen
     assert re.search(r'<img [^>]*src="https://blog.example.com/media/cover-1.png"', frozen)
@@ -108,8 +120,12 @@ def test_cli_preview_now_prints_what_send_now_delivers(mail_site, cli, week, smt
     assert sent.exit_code == 0, sent.output
     assert len(smtp_server.messages) == 4
     own_text, html, unsubscribe = own_copy(smtp_server, "reader2@example.com")
-    assert html == printed.stdout.replace(UNSUBSCRIBE_URL, unsubscribe).removesuffix("\n")
-    assert own_text.rstrip("\n") == text.replace(UNSUBSCRIBE_URL, unsubscribe).rstrip("\n")
+    assert html == printed.stdout.replace(UNSUBSCRIBE_URL, unsubscribe).replace(
+        PREFERENCES_URL, preferences_link(html)
+    ).removesuffix("\n")
+    assert own_text.rstrip("\n") == text.replace(UNSUBSCRIBE_URL, unsubscribe).replace(
+        PREFERENCES_URL, preferences_link(own_text)
+    ).rstrip("\n")
     assert "A note from the <em>terminal</em>." in html and "A note from the *terminal*." in own_text
     assert digest_count(mail_site) == 1
 
@@ -169,7 +185,9 @@ def test_a_held_digest_is_edited_then_sent_as_edited(mail_site, console, week, s
     admin_post(console, f"/admin/digest/{held_id}/approve", page=f"/admin/digest/{held_id}/")
     assert len(smtp_server.messages) == 4
     _, html, unsubscribe = own_copy(smtp_server, "reader1@example.com")
-    assert html == edited.replace(UNSUBSCRIBE_URL, unsubscribe)
+    assert html == edited.replace(UNSUBSCRIBE_URL, unsubscribe).replace(
+        PREFERENCES_URL, preferences_link(html)
+    )
     assert smtp_server.messages[0]["Subject"].startswith("Weeknote — 2 new posts")
 
 

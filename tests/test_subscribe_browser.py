@@ -57,3 +57,64 @@ def test_subscribe_from_a_post_in_one_step_and_confirm(app, runner, shapes, brow
     assert any('"POST /subscribe HTTP/1.1" 303' in line for line in access_lines), access_lines
     for seen in requested + access_lines:
         assert "reader" not in seen and "example.org" not in seen, seen
+
+
+def test_preferences_in_chromium_detect_the_zone_save_without_a_cookie_and_pass_axe(
+    app, browser, live_server
+):
+    from pathlib import Path
+
+    from blog.extensions import db
+    from blog.models import Subscriber, Tag
+    from blog.subscriptions.links import preferences_url
+
+    with app.app_context():
+        db.session.add_all(
+            [Tag(slug="ml", name="Machine learning", topic=True), Tag(slug="go", name="Go", topic=True)]
+        )
+        db.session.add(Subscriber(email=ADDRESS, email_key=ADDRESS, status="active"))
+        db.session.add(Subscriber(email="quiet@example.org", email_key="quiet@example.org", status="active"))
+        db.session.commit()
+        link, quiet_link = (
+            preferences_url(db.session.scalar(db.select(Subscriber).where(Subscriber.email == email)))
+            for email in (ADDRESS, "quiet@example.org")
+        )
+    axe = (Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js").read_text()
+    context = browser.new_context(timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    try:
+        page.goto(link)
+        assert page.locator("#timezone").input_value() == "Asia/Tokyo"  # detected by static/js/zone.js
+        page.evaluate(axe)  # evaluated by the test, so the page's CSP needs no exception
+        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [v["id"] for v in results["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == []
+        page.get_by_label("Monthly digest").check()
+        page.get_by_label("Machine learning").check()
+        page.get_by_label("In my own morning").check()
+        page.get_by_label("Hour").select_option("7")
+        page.get_by_role("button", name="Save my preferences").click()
+        page.get_by_text("Saved.").wait_for()
+        assert context.cookies() == []
+    finally:
+        context.close()
+    row = subscriber(app, ADDRESS)
+    assert (row.frequency, row.delivery_hour, row.timezone, len(row.topics)) == (
+        "monthly",
+        7,
+        "Asia/Tokyo",
+        1,
+    )
+    # Without JavaScript the select waits for the reader (nothing guessed), and the form still works.
+    quiet = browser.new_context(java_script_enabled=False, timezone_id="Asia/Tokyo")
+    try:
+        plain = quiet.new_page()
+        plain.goto(quiet_link)
+        assert plain.locator("#timezone").input_value() == ""
+        plain.get_by_label("Your time zone").select_option("America/New_York")
+        plain.get_by_label("In my own morning").check()
+        plain.get_by_role("button", name="Save my preferences").click()
+        plain.get_by_text("Saved.").wait_for()
+    finally:
+        quiet.close()
+    assert subscriber(app, "quiet@example.org").timezone == "America/New_York"

@@ -10,7 +10,7 @@ from blog.extensions import db
 from blog.newsletter import digests, progress
 from blog.newsletter.sending import settings_from_app
 from blog.platform.zones import local_moment, site_zone
-from blog.subscriptions.queries import status_counts
+from blog.subscriptions.queries import overview
 
 bp = Blueprint("dashboard", __name__)
 RECENT_DIGESTS = 5
@@ -20,7 +20,7 @@ RECENT_DIGESTS = 5
 def index():
     now = datetime.now(UTC)
     zone = site_zone()
-    subscribers = status_counts(db.session)
+    subscribers, choices = overview(db.session)
     growth = stats.weekly_growth(db.session, zone, now)
     weeks = growth.weeks
     summary = stats.describe_growth(growth)
@@ -53,4 +53,5 @@ def index():
         digests=progress.recent_digests(db.session, RECENT_DIGESTS),
         late=digests.held_late(db.session, settings_from_app().max_lateness),
         standing=progress.standing(db.session, now),
+        choices=choices,
     )

@@ -14,17 +14,18 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy import select
 
 from blog.admin.digest_forms import HOLD, ScheduleForm, likely_zones, schedule_defaults
 from blog.extensions import db
 from blog.mail.transport import SendError
-from blog.models import Digest, DigestStatus, SubscriberStatus
-from blog.newsletter import delivery, digests, drafts, preview, progress
-from blog.newsletter.sending import composer_from_app, send_or_queue
+from blog.models import Digest, DigestStatus, Tag
+from blog.newsletter import delivery, digests, drafts, outlook, preview, progress
+from blog.newsletter.sending import composer_from_app, send_or_queue, settings_from_app
 from blog.platform.site_settings import site
 from blog.platform.zones import local_moment
 from blog.site.queries import digest_posts
-from blog.subscriptions.queries import status_counts
+from blog.subscriptions.queries import on_authors_digest
 
 bp = Blueprint("digest", __name__, url_prefix="/digest")
 # The digest's HTML is shown as mail clients show it: its inline styles and remote images, no
@@ -59,16 +60,37 @@ def index():
         return redirect(url_for(".index"))
     now = datetime.now(UTC)
     scheduled = preview.active_schedule(db.session)
+    recent = progress.recent_digests(db.session, 30)
+    tag_names = dict(db.session.execute(select(Tag.id, Tag.name)).all())
     page = render_template(
         "admin/digest/index.html",
         form=form,
         schedule=schedule,
         scheduled=preview.build_preview(db.session, scheduled.next_run_at) if scheduled else None,
         right_now=preview.build_preview(db.session, now),
-        recent=progress.recent_digests(db.session, 10),
+        recent=recent,
         zones=likely_zones(defaults["timezone"], site().zone_name),
+        audience_label=lambda key: outlook.describe_key(key, tag_names),
+        slots=outlook.slots(db.session, now),
     )
     return page, 400 if form.is_submitted() else 200
+
+
+@bp.get("/audience")
+def audience_preview():
+    """What one audience's next digest would carry, composed as it would be sent (nothing saved)."""
+    key = request.args.get("key", "")
+    try:
+        shown = outlook.preview_audience(db.session, composer_from_app(), settings_from_app(), key,
+                                           datetime.now(UTC))  # fmt: skip
+    except (KeyError, ValueError) as error:
+        return render_template(
+            "admin/digest/audience.html", error=str(error) or "unknown audience", key=key
+        ), 400
+    tag_names = dict(db.session.execute(select(Tag.id, Tag.name)).all())
+    return render_template(
+        "admin/digest/audience.html", shown=shown, label=outlook.describe_key(key, tag_names), key=key
+    )
 
 
 @bp.get("/preview")
@@ -156,7 +178,7 @@ def confirm(digest_id: int):
             return redirect(url_for(".index"))
         start_sending(sent)
         return redirect(url_for(".show", digest_id=sent.id))
-    recipients = status_counts(db.session)[SubscriberStatus.ACTIVE]
+    recipients = on_authors_digest(db.session)
     return render_template(
         "admin/digest/confirm.html", draft=draft, fingerprint=drafts.fingerprint(draft), recipients=recipients
     )

@@ -3,7 +3,7 @@ and the welcome email after confirming. Stored as settings; the environment give
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, TextAreaField
@@ -14,6 +14,7 @@ from blog.extensions import db
 from blog.newsletter.drafts import LONGEST_NOTE
 from blog.platform import site_settings as settings
 from blog.publishing import covers
+from blog.subscriptions import preferences
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
 LONGEST_TEXT = LONGEST_NOTE
@@ -62,8 +63,31 @@ def index():
         db.session.commit()
         flash("Saved. The next digest and welcome emails use these.", "success")
         return redirect(url_for(".index"))
-    page = render_template("admin/emails/index.html", form=form, logo=current[settings.SITE_LOGO])
+    page = render_template(
+        "admin/emails/index.html",
+        form=form,
+        logo=current[settings.SITE_LOGO],
+        topics=preferences.all_tags(db.session),
+        topics_form=FlaskForm(),
+    )
     return page, 400 if form.is_submitted() else 200
+
+
+@bp.post("/topics")
+def topics():
+    """Choose which tags subscribers can pick as topics on their preferences page."""
+    if not FlaskForm().validate_on_submit():
+        flash("The form expired; choose the topics again.", "error")
+        return redirect(url_for(".index"))
+    try:
+        wanted = {int(value) for value in request.form.getlist("topics")}
+    except ValueError:
+        flash("Choose topics from the list.", "error")
+        return redirect(url_for(".index"))
+    offered = preferences.set_topics(db.session, wanted)
+    db.session.commit()
+    flash(f"Saved. Subscribers can choose from {offered} topic{'s' if offered != 1 else ''}.", "success")
+    return redirect(url_for(".index") + "#topics-heading")
 
 
 def plain(text: str | None) -> str:

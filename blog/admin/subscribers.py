@@ -14,7 +14,7 @@ from blog.bounces import actions
 from blog.extensions import db
 from blog.models import MailEvent, Subscriber, SubscriberStatus
 from blog.platform.zones import site_zone
-from blog.subscriptions import lifecycle
+from blog.subscriptions import lifecycle, preferences
 from blog.subscriptions.confirmation import queue_confirmation
 from blog.subscriptions.csv_files import (
     MAX_IMPORT_BYTES,
@@ -26,7 +26,7 @@ from blog.subscriptions.csv_files import (
     import_subscribers,
     write_csv,
 )
-from blog.subscriptions.queries import delivered_count, find_page, status_counts
+from blog.subscriptions.queries import delivered_count, find_page, preference_counts, status_counts
 
 bp = Blueprint("subscribers", __name__, url_prefix="/subscribers")
 STATUSES = [status.value for status in SubscriberStatus]
@@ -73,6 +73,7 @@ def index():
     return render_template(
         "admin/subscribers/index.html",
         counts=status_counts(db.session),
+        choices=preference_counts(db.session),
         page=page,
         query=query,
         status=status,
@@ -101,6 +102,8 @@ def show(subscriber_id: int):
         history=history,
         suppressed=subscriber.status in lifecycle.SUPPRESSED,
         lift_form=LiftForm(),
+        choices=preferences.history(db.session, subscriber.id),
+        describe=preferences.describe,
     )
 
 

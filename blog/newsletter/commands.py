@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from blog.extensions import db
 from blog.mail.transport import SendError
-from blog.models import DeliveryStatus, Digest, DigestStatus, Schedule, SubscriberStatus
+from blog.models import DeliveryStatus, Digest, DigestStatus, Schedule
 from blog.newsletter import delivery, digests, drafts, preview, progress
 from blog.newsletter.schedule import WEEKDAYS, parse_local_time, parse_weekday, parse_zone
 from blog.newsletter.sending import composer_from_app, send_or_queue
 from blog.platform.site_settings import site
 from blog.platform.zones import local_moment, site_zone
-from blog.subscriptions.queries import status_counts
+from blog.subscriptions.queries import on_authors_digest
 
 digest_cli = AppGroup("digest", help="Schedule, preview and send the weekly digest.")
 
@@ -110,7 +110,7 @@ def preview_command(at: str | None, now_flag: bool, part: str, open_file: bool) 
     if now_flag:
         draft = _draft()
         composed, when, posts = draft, draft.scheduled_for, len(draft.post_ids)
-        active = status_counts(db.session)[SubscriberStatus.ACTIVE]
+        active = on_authors_digest(db.session)
     else:
         when = _parse_at(at)
         upcoming = preview.build_preview(db.session, when)
@@ -170,7 +170,7 @@ def send_command(now_flag: bool, yes: bool) -> None:
             "nothing was sent: the digest changed since it was previewed (a post was published or "
             "changed, or the note was edited); see it with `weeknote digest preview --now`, then send"
         )
-    recipients = status_counts(db.session)[SubscriberStatus.ACTIVE]
+    recipients = on_authors_digest(db.session)
     click.echo(f"'{draft.subject}' ({_count(len(draft.post_ids), 'post')})")
     if not yes:
         plural = "" if recipients == 1 else "s"

@@ -1,7 +1,7 @@
 """Compose a digest from a week's posts: subject, HTML (CSS inlined) and text, once per digest.
 
-Pure: no Flask, no database. The only per-recipient part, the unsubscribe link, is
-left as UNSUBSCRIBE_URL and filled in cheaply when each message is built.
+Pure: no Flask, no database. The only per-recipient parts, the unsubscribe and preferences
+links, are left as UNSUBSCRIBE_URL and PREFERENCES_URL and filled in cheaply per message.
 
 The HTML is laid out for mail clients, not browsers: nested tables 600 px wide at most, every
 style inlined, widths on images, a button made of a table cell (Outlook's Word engine knows no
@@ -16,6 +16,8 @@ import css_inline
 from jinja2 import Environment
 
 UNSUBSCRIBE_URL = "https://unsubscribe.invalid/weeknote-recipient-link"
+PREFERENCES_URL = "https://preferences.invalid/weeknote-recipient-link"
+RECIPIENT_LINKS = (UNSUBSCRIBE_URL, PREFERENCES_URL)  # the per-recipient parts of a composed body
 DEFAULT_SUBJECT = "{site} — {count} new {posts} ({period})"
 
 
@@ -126,6 +128,7 @@ def compose_digest(
         "period": format_period(start, end, site.zone),
         "web_url": web_url,
         "unsubscribe_url": UNSUBSCRIBE_URL,
+        "preferences_url": PREFERENCES_URL,
     }
     html = env.get_template("email/digest.html").render(context)
     text = env.get_template("email/digest.txt").render(context)
@@ -137,6 +140,7 @@ def compose_digest(
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
-def personalise(body: str, unsubscribe_url: str) -> str:
-    """Put one recipient's unsubscribe link into a composed body."""
-    return body.replace(UNSUBSCRIBE_URL, unsubscribe_url)
+def personalise(body: str, unsubscribe_url: str, preferences_url: str | None = None) -> str:
+    """Put one recipient's unsubscribe and preferences links into a composed body."""
+    body = body.replace(UNSUBSCRIBE_URL, unsubscribe_url)
+    return body.replace(PREFERENCES_URL, preferences_url or unsubscribe_url)

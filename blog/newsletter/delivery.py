@@ -21,7 +21,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from blog.mail.transport import SendError
-from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Subscriber, SubscriberStatus, as_utc
+from blog.models import (
+    CarriedPost,
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    DigestStatus,
+    Post,
+    Subscriber,
+    SubscriberStatus,
+    as_utc,
+)
 from blog.newsletter.settings import DeliverySettings
 from blog.newsletter.writer_lock import writing
 
@@ -34,19 +44,45 @@ def _dialect(session: Session) -> str:
 
 
 def fan_out(session: Session, digest: Digest) -> int:
-    """Create a pending row for each active subscriber that has none yet for this digest."""
-    table = Delivery.__table__
-    active = select(literal(digest.id), Subscriber.id, literal(DeliveryStatus.PENDING), literal(0)).where(
-        Subscriber.status == SubscriberStatus.ACTIVE
-    )
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    """Create a pending row for each active subscriber on the author's digest (who never chose
+    preferences: those get theirs per audience, newsletter/audiences.py) that has none yet."""
+    everyone = and_(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.preferences_at.is_(None))
+    added = add_rows(session, digest.id, everyone)
+    record_carried(session, digest.id, list(digest.post_ids or ()))
+    return added
+
+
+def _insert(session: Session):
+    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+
+
+def add_rows(session: Session, digest_id: int, which) -> int:
+    """A pending row of the digest for each subscriber the condition picks (none twice)."""
+    rows = select(literal(digest_id), Subscriber.id, literal(DeliveryStatus.PENDING), literal(0)).where(which)
     statement = (
-        insert(table)
-        .from_select(["digest_id", "subscriber_id", "status", "attempts"], active)
+        _insert(session)(Delivery.__table__)
+        .from_select(["digest_id", "subscriber_id", "status", "attempts"], rows)
         .on_conflict_do_nothing(index_elements=["digest_id", "subscriber_id"])
     )
     # preserve_rowcount: without it an INSERT ... SELECT reports -1 on PostgreSQL.
     return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+
+
+def record_carried(session: Session, digest_id: int, post_ids: list[int]) -> None:
+    """The post ledger: each post of the digest to each subscriber it has a row for (UNIQUE
+    subscriber and post, so a post already carried to someone stays with its first digest)."""
+    if not post_ids:
+        return
+    rows = (
+        select(Delivery.subscriber_id, Post.id, literal(digest_id))
+        .join(Post, Post.id.in_(post_ids))  # every row with every post of the digest
+        .where(Delivery.digest_id == digest_id, Delivery.subscriber_id.is_not(None))
+    )
+    session.execute(
+        _insert(session)(CarriedPost.__table__)
+        .from_select(["subscriber_id", "post_id", "digest_id"], rows)
+        .on_conflict_do_nothing(index_elements=["subscriber_id", "post_id"])
+    )
 
 
 def _stale(digest_id: int, now: datetime, settings: DeliverySettings):

@@ -9,7 +9,17 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus, Post, PostTag, Schedule
+from blog.models import (
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    DigestStatus,
+    Frequency,
+    Post,
+    PostTag,
+    Schedule,
+    Subscriber,
+)
 from blog.newsletter.compose import ComposedDigest, SiteInfo, compose_digest, digest_period
 from blog.newsletter.email_content import digest_post, render_note
 from blog.newsletter.schedule import next_run_after
@@ -61,6 +71,14 @@ def save_schedule(
     schedule.min_posts, schedule.hold_for_review, schedule.enabled = min_posts, hold_for_review, enabled
     schedule.next_run_at = next_run_after(weekday, local_time, zone, now) if enabled else None
     session.add(schedule)
+    # Subscribers who follow the author's schedule with their own choices are placed again.
+    session.execute(
+        update(Subscriber)
+        .where(Subscriber.preferences_at.is_not(None), Subscriber.delivery_hour.is_(None),
+               Subscriber.frequency != Frequency.POST)
+        .values(next_send_at=None)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
     return schedule
 
 
@@ -81,7 +99,10 @@ class DigestBusy(ValueError):
 
 
 def sending_digest(session: Session) -> Digest | None:
-    return session.scalar(select(Digest).where(Digest.status == DigestStatus.SENDING).limit(1))
+    """The author's digest that is sending, if any (audiences' digests do not race it: their
+    periods start where each subscriber's last one ended)."""
+    query = select(Digest).where(Digest.status == DigestStatus.SENDING, Digest.audience.is_(None))
+    return session.scalar(query.limit(1))
 
 
 def period_for(session: Session, composer: Composer, scheduled_for: datetime) -> tuple[datetime, datetime]:
@@ -92,6 +113,7 @@ def period_for(session: Session, composer: Composer, scheduled_for: datetime) ->
     previous_end = session.scalar(
         select(Digest.period_end)
         .where(or_(Digest.status.in_(CARRIED), and_(Digest.status == DigestStatus.CANCELLED, partly_sent)))
+        .where(Digest.audience.is_(None))
         .order_by(Digest.period_end.desc())
         .limit(1)
     )

@@ -7,6 +7,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from blog.models import Delivery, DeliveryStatus, Digest, DigestStatus
+from blog.newsletter.audiences import dispatch_audiences
 from blog.newsletter.delivery import fan_out, finish_digest, next_due
 from blog.newsletter.digests import Composer, claim_due_schedules, create_digest, sending_digest
 from blog.newsletter.schedule import next_run_after
@@ -36,6 +37,7 @@ def dispatch(session: Session, composer: Composer, settings: DeliverySettings, n
             schedule.weekday, schedule.local_time, ZoneInfo(schedule.timezone), now
         )
         session.commit()
+    dispatch_audiences(session, composer, settings, now)
     return stalled_digests(session, settings, now)
 
 

@@ -1,6 +1,7 @@
 """Each recipient's copy of a digest, from a template built once per digest."""
 
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -9,7 +10,7 @@ from blog.mail.message import HeaderInjectionError, build_message, list_headers
 from blog.mail.transport import PreparedMessage
 from blog.mail.verp import Sent, Verp
 from blog.models import Digest
-from blog.newsletter.compose import UNSUBSCRIBE_URL
+from blog.newsletter.compose import PREFERENCES_URL, RECIPIENT_LINKS, UNSUBSCRIBE_URL
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,13 @@ class DigestMailer:
         verp: Verp | None = None,
         feedback_id: str = "",
         complaints_address: str = "",
+        preferences_url: Callable[[Recipient], str] | None = None,
     ) -> None:
         # Plain copies: the ORM object expires at every commit of the batch and would reload.
         self.digest_id, self.message_key = digest.id, digest.message_key
         self.text, self.html = EncodedBody(digest.text), EncodedBody(digest.html)
         self.sender, self.unsubscribe_url, self.sign = sender, unsubscribe_url, sign
+        self.preferences_url = preferences_url or unsubscribe_url
         self.verp = verp
         names = ["to", "id", "unsubscribe", "text", "html"]
         headers = list_headers(list_id, f"https://{self.MARK.format('unsubscribe')}.invalid/")
@@ -80,17 +83,20 @@ class DigestMailer:
         return f"<digest-{self.digest_id}.{delivery_id}.{self.message_key}@{self.sender.domain}>"
 
     def message_for(self, delivery_id: int, recipient: Recipient) -> PreparedMessage:
-        url = self.unsubscribe_url(recipient)
-        if "\r" in recipient.email or "\n" in recipient.email or "\r" in url or "\n" in url:
+        url, preferences = self.unsubscribe_url(recipient), self.preferences_url(recipient)
+        if any(char in value for value in (recipient.email, url, preferences) for char in "\r\n"):
             raise HeaderInjectionError(f"line break in a recipient's address or link: {recipient.email!r}")
         message_id = self.message_id(delivery_id)
-        link = SOFT_BREAK + _quoted_printable(url) + SOFT_BREAK
+        links = {
+            UNSUBSCRIBE_URL: SOFT_BREAK + _quoted_printable(url) + SOFT_BREAK,
+            PREFERENCES_URL: SOFT_BREAK + _quoted_printable(preferences) + SOFT_BREAK,
+        }
         values = {
             "to": recipient.email.encode(),
             "id": message_id.strip("<>").encode(),
             "unsubscribe": url.encode(),
-            "text": self.text.with_link(link),
-            "html": self.html.with_link(link),
+            "text": self.text.with_links(links),
+            "html": self.html.with_links(links),
         }
         envelope = self.sender.addr_spec
         if self.verp is not None:
@@ -132,20 +138,24 @@ def _split_on_marks(data: bytes, marks: dict[str, str]) -> list:
 SOFT_BREAK = b"=\r\n"  # a quoted-printable line break that decoding removes
 
 
+_RECIPIENT_LINK = re.compile("(" + "|".join(re.escape(link) for link in RECIPIENT_LINKS) + ")")
+
+
 class EncodedBody:
-    """A composed body, quoted-printable encoded once in the pieces between its unsubscribe links.
+    """A composed body, quoted-printable encoded once in the pieces between its recipient links.
 
     Each piece and each recipient's link is encoded on its own and joined with soft line
     breaks, so a line never spans a piece boundary: the decoded body is exactly the composed
-    one with the link put in, and no line is longer than quoted-printable allows.
+    one with the links put in, and no line is longer than quoted-printable allows.
     """
 
     def __init__(self, body: str) -> None:
-        self.pieces = [_quoted_printable(piece) for piece in body.split(UNSUBSCRIBE_URL)]
+        parts = _RECIPIENT_LINK.split(body)  # text, link marker, text, link marker, ..., text
+        self.pieces = [part if index % 2 else _quoted_printable(part) for index, part in enumerate(parts)]
 
-    def with_link(self, encoded_link: bytes) -> bytes:
-        """The body for one recipient, given SOFT_BREAK + their encoded link + SOFT_BREAK."""
-        return encoded_link.join(self.pieces)
+    def with_links(self, encoded: dict[str, bytes]) -> bytes:
+        """The body for one recipient, given each marker's SOFT_BREAK + encoded link + SOFT_BREAK."""
+        return b"".join(encoded[piece] if isinstance(piece, str) else piece for piece in self.pieces)
 
 
 def _quoted_printable(text: str) -> bytes:

@@ -7,14 +7,14 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from blog.mail.transport import transport_from_config
-from blog.models import Digest, Post, Schedule, SubscriberStatus
+from blog.models import Digest, Post, Schedule
 from blog.newsletter import digests
 from blog.newsletter.compose import ComposedDigest, format_period
 from blog.newsletter.mailer import Recipient
 from blog.newsletter.sending import composer_from_app, mailer_for
 from blog.platform.urls import external_url
 from blog.platform.zones import day_and_time
-from blog.subscriptions.queries import status_counts
+from blog.subscriptions.queries import on_authors_digest
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def build_preview(session: Session, at: datetime) -> Preview:
         posts=posts,
         composed=composed,
         minimum=schedule.min_posts if schedule else 1,
-        active_subscribers=status_counts(session)[SubscriberStatus.ACTIVE],
+        active_subscribers=on_authors_digest(session),
     )
 
 

@@ -152,6 +152,7 @@ class DigestSummary:
     scheduled_for: datetime
     sent_at: datetime | None
     counts: dict[str, int]
+    audience: str | None = None  # None: the author's digest; else its audience's key
 
     @property
     def sent(self) -> int:
@@ -171,7 +172,16 @@ def recent_digests(session: Session, limit: int) -> list[DigestSummary]:
     """The latest digests, newest first, with their counts: two queries, however many rows."""
     digests = session.scalars(
         select(Digest)
-        .options(load_only(Digest.id, Digest.subject, Digest.status, Digest.scheduled_for, Digest.sent_at))
+        .options(
+            load_only(
+                Digest.id,
+                Digest.subject,
+                Digest.status,
+                Digest.scheduled_for,
+                Digest.sent_at,
+                Digest.audience,
+            )
+        )  # fmt: skip
         .where(Digest.status != DigestStatus.DRAFT)  # a draft is Send now's preview, not a digest yet
         .order_by(Digest.scheduled_for.desc(), Digest.id.desc())
         .limit(limit)
@@ -185,6 +195,7 @@ def recent_digests(session: Session, limit: int) -> list[DigestSummary]:
             scheduled_for=digest.scheduled_for,
             sent_at=digest.sent_at,
             counts=numbers[digest.id],
+            audience=digest.audience,
         )
         for digest in digests
     ]

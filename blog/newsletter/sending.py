@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
+from pathlib import Path
 
 import redis
 from flask import current_app
@@ -27,7 +28,7 @@ from blog.newsletter.settings import DeliverySettings
 from blog.platform import site_settings
 from blog.platform.urls import absolute_url
 from blog.platform.zones import site_zone
-from blog.subscriptions.links import unsubscribe_urls
+from blog.subscriptions.links import preferences_urls, unsubscribe_urls
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] | None = 
     """The message builder for one digest, with this site's sender and list id; each copy's
     unsubscribe link is the recipient's own unless `unsubscribe` says otherwise."""
     config = current_app.config
+    preferences = preferences_urls() if unsubscribe is None else unsubscribe
     unsubscribe = unsubscribe or unsubscribe_urls()
     sender: Address = config["MAIL_FROM_ADDRESS"]
     list_id = site_list_id(site_settings.site().title, config["SITE_URL"])
@@ -74,12 +76,22 @@ def mailer_for(digest: Digest, unsubscribe: Callable[[Recipient], str] | None = 
         verp=verp_from_config(config),
         feedback_id=feedback_id(f"digest-{digest.id}", config["SITE_URL"]),
         complaints_address=config["COMPLAINTS_ADDRESS"],
+        preferences_url=preferences,
     )
 
 
 def run_dispatch(now: datetime | None = None) -> list[int]:
     """One beat tick: returns the ids of digests that need send tasks."""
-    return dispatch(db.session, composer_from_app(), settings_from_app(), now or datetime.now(UTC))
+    return dispatch(db.session, composer_from_app(), settings_from_app(), now or dispatch_now())
+
+
+def dispatch_now() -> datetime:
+    """The dispatcher's clock: the real one, or the moment in DISPATCH_CLOCK_FILE, the seam a test
+    uses to run weeks of schedules in a minute (only the dispatcher's `now`, never the system's)."""
+    clock = current_app.config.get("DISPATCH_CLOCK_FILE")
+    if not clock:
+        return datetime.now(UTC)
+    return datetime.fromisoformat(Path(clock).read_text().strip()).astimezone(UTC)
 
 
 class RelayUnavailable(SendError):

@@ -16,6 +16,7 @@ class DeliverySettings:
     connections: int = 8  # SMTP connections at once across every worker (SMTP_CONNECTIONS)
     parallel: int = 2  # batch task chains per digest (DELIVERY_PARALLEL): they share the connections
     rates: tuple[tuple[int, int], ...] = ()  # SMTP_RATE_LIMIT as (messages, seconds) pairs
+    post_mail_delay: timedelta = timedelta(minutes=10)  # POST_MAIL_DELAY: every-post mail waits this
 
     @classmethod
     def from_config(cls, config) -> "DeliverySettings":
@@ -27,6 +28,7 @@ class DeliverySettings:
             connections=int(config["SMTP_CONNECTIONS"]),
             parallel=max(1, int(config["DELIVERY_PARALLEL"])),
             rates=tuple(config["SMTP_RATES"]),
+            post_mail_delay=timedelta(minutes=float(config["POST_MAIL_DELAY"])),
         )
 
     def backoff(self, attempts: int) -> timedelta:

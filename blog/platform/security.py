@@ -37,6 +37,12 @@ def content_security_policy(body: bytes) -> str:
     return f"{BASE_POLICY}; style-src-attr 'unsafe-hashes' {hashes}"
 
 
+def policy_with_own_script(body: bytes) -> str:
+    """A reader page's policy that also runs this site's own script files (no inline script):
+    the preferences page's zone detection."""
+    return f"{content_security_policy(body)}; script-src 'self'"
+
+
 class StyleAttributes(HTMLParser):
     """The values of the style attributes of a page's elements (not text that looks like one)."""
 

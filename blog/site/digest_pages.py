@@ -16,9 +16,11 @@ bp = Blueprint("digests", __name__, url_prefix="/digests")
 
 
 def sent_digests():
+    """The author's sent digests. An audience's digest (a subscriber's own topics, frequency or
+    hour) is not listed, else each run would list dozens; its own web copy still opens by id."""
     return (
         select(Digest)
-        .where(Digest.status == DigestStatus.SENT)
+        .where(Digest.status == DigestStatus.SENT, Digest.audience.is_(None))
         .order_by(Digest.sent_at.desc(), Digest.id.desc())
     )
 

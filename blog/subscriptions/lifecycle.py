@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from blog.models import Subscriber, Suppression, SuppressionReason
+from blog.models import Subscriber, Suppression, SuppressionReason, UTCDateTime
 from blog.models import SubscriberStatus as Status
 
 RESEND_AFTER = timedelta(minutes=10)
+FIRST_PERIOD = timedelta(days=7)  # how far back a (returning) subscriber's first mail reaches, at most
 # No mail of any kind goes to these addresses (not even a confirmation) until the author lifts it.
 SUPPRESSED = (Status.BOUNCED, Status.COMPLAINED)
 log = logging.getLogger(__name__)
@@ -174,6 +175,13 @@ def confirm(
             bounce_count=0,
             welcome_due_at=now if welcome else None,
             welcome_queued_at=None,
+            # Someone back after leaving starts like a newcomer: their next mail reaches a week back
+            # at most, not to the day they left (preferences they chose before are kept).
+            next_send_at=None,
+            covered_until=case(
+                (Subscriber.covered_until < now - FIRST_PERIOD, literal(now - FIRST_PERIOD, UTCDateTime)),
+                else_=Subscriber.covered_until,
+            ),
         )
         .execution_options(synchronize_session=False)
     ).rowcount

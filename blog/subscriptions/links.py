@@ -24,9 +24,23 @@ def unsubscribe_url(subscriber: TokenOwner, now: datetime | None = None) -> str:
     return external_url("subscribe.unsubscribe", token=subscriber_token(subscriber, Purpose.UNSUBSCRIBE, now))
 
 
+def preferences_url(subscriber: TokenOwner, now: datetime | None = None) -> str:
+    """The link in every email to the subscriber's preferences page (no password, no cookie)."""
+    return external_url("subscribe.preferences", token=subscriber_token(subscriber, Purpose.PREFERENCES, now))
+
+
 def unsubscribe_urls(now: datetime | None = None) -> Callable[[TokenOwner], str]:
     """unsubscribe_url for a whole digest's recipients: the URL around the token is built once."""
+    return _urls("subscribe.unsubscribe", Purpose.UNSUBSCRIBE, now)
+
+
+def preferences_urls(now: datetime | None = None) -> Callable[[TokenOwner], str]:
+    """preferences_url for a whole digest's recipients, built the same way."""
+    return _urls("subscribe.preferences", Purpose.PREFERENCES, now)
+
+
+def _urls(endpoint: str, purpose: Purpose, now: datetime | None) -> Callable[[TokenOwner], str]:
     marker = "weeknote-token"
-    before, after = external_url("subscribe.unsubscribe", token=marker).split(marker)
+    before, after = external_url(endpoint, token=marker).split(marker)
     secret = current_app.config["SECRET_KEY"]
-    return lambda subscriber: before + make_token(subscriber, Purpose.UNSUBSCRIBE, secret, now) + after
+    return lambda subscriber: before + make_token(subscriber, purpose, secret, now) + after

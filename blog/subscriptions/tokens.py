@@ -17,11 +17,15 @@ class Purpose(Enum):
 
     CONFIRM = "weeknote.subscribe.confirm"
     UNSUBSCRIBE = "weeknote.subscribe.unsubscribe"
+    PREFERENCES = "weeknote.subscribe.preferences"  # the link in every email to the preferences page
+    PREFERENCES_FORM = "weeknote.subscribe.preferences-form"  # the page's form carries this, not a cookie
 
 
 MAX_AGE: dict[Purpose, timedelta | None] = {
     Purpose.CONFIRM: timedelta(days=7),
     Purpose.UNSUBSCRIBE: None,  # an unsubscribe link in a year-old digest must still work
+    Purpose.PREFERENCES: None,  # as must the preferences link beside it
+    Purpose.PREFERENCES_FORM: timedelta(days=1),  # a page left open overnight can still be saved
 }
 
 

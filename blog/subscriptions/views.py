@@ -13,9 +13,11 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from blog.extensions import csrf, db
 from blog.models import LARGEST_ID, Subscriber
 from blog.models import SubscriberStatus as Status
-from blog.platform import ratelimit
+from blog.platform import ratelimit, security
 from blog.subscriptions import letters, lifecycle
+from blog.subscriptions import preferences as choices
 from blog.subscriptions.confirmation import queue_confirmation
+from blog.subscriptions.links import preferences_url
 from blog.subscriptions.tokens import (
     MAX_AGE,
     Purpose,
@@ -24,6 +26,7 @@ from blog.subscriptions.tokens import (
     check_token,
     form_token_valid,
     make_form_token,
+    make_token,
     token_subscriber_id,
 )
 from blog.subscriptions.welcome import WELCOME, welcome_enabled
@@ -128,7 +131,60 @@ def confirm(token: str):
         db.session.commit()
         if confirmed and welcome:
             letters.queue(WELCOME, subscriber.id)
-    return render_template("subscribe/confirm.html", subscriber=subscriber)
+    choose = preferences_url(subscriber) if subscriber.status == Status.ACTIVE else None
+    return render_template("subscribe/confirm.html", subscriber=subscriber, preferences_url=choose)
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+@csrf.exempt  # no cookie: the form carries its own signed token for this subscriber, checked below
+def preferences(token: str):
+    """Show the subscriber's preferences (GET changes nothing); save them (POST)."""
+    subscriber, problem = _load(token, Purpose.PREFERENCES)
+    if subscriber is None:
+        return _bad_link(Purpose.PREFERENCES, problem)
+    if subscriber.status != Status.ACTIVE:
+        return render_template("subscribe/preferences.html", subscriber=subscriber, inactive=True), 410
+    offered = choices.topic_tags(db.session)
+    chosen, error, saved, status = choices.current(subscriber), None, False, 200
+    if request.method == "POST":
+        form = request.form
+        try:
+            if not _preferences_form_valid(subscriber, form.get("form_token", "")):
+                raise choices.PreferenceError("form", "This page is too old to save: it has been reloaded.")
+            chosen = choices.parse_preferences(
+                form.get("frequency", ""), form.getlist("topics"), form.get("timezone", ""),
+                form.get("when", ""), form.get("hour", ""), offered,
+            )  # fmt: skip
+        except choices.PreferenceError as problem_found:
+            error, status = problem_found, 400
+        else:
+            saved = choices.save_preferences(
+                db.session, subscriber, chosen, _now(), request.remote_addr, request.user_agent.string
+            )
+            db.session.commit()
+            saved = saved or "unchanged"
+    page = render_template(
+        "subscribe/preferences.html",
+        subscriber=subscriber,
+        chosen=chosen,
+        offered=offered,
+        zones=choices.zone_names(),
+        labels=choices.FREQUENCY_LABELS,
+        error=error,
+        saved=saved,
+        form_token=make_token(subscriber, Purpose.PREFERENCES_FORM, current_app.config["SECRET_KEY"]),
+    )
+    policy = security.policy_with_own_script(page.encode())  # static/js/zone.js picks the reader's zone
+    return page, status, {"Content-Security-Policy": policy}
+
+
+def _preferences_form_valid(subscriber: Subscriber, token: str) -> bool:
+    """The form's own token is this subscriber's and fresh, and the browser posted it from here."""
+    try:
+        check_token(token, subscriber, Purpose.PREFERENCES_FORM, current_app.config["SECRET_KEY"])
+    except TokenError:
+        return False
+    return from_this_site()
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -153,7 +209,8 @@ def unsubscribe(token: str):
         db.session.commit()
     if one_click:  # mail providers post this themselves: no page, no cookie, no redirect
         return Response("Unsubscribed.\n", 200, mimetype="text/plain")
-    return render_template("subscribe/unsubscribe.html", subscriber=subscriber)
+    fewer = preferences_url(subscriber) if subscriber.status == Status.ACTIVE else None
+    return render_template("subscribe/unsubscribe.html", subscriber=subscriber, preferences_url=fewer)
 
 
 def _now() -> datetime:

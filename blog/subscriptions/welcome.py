@@ -16,7 +16,7 @@ from blog.platform import site_settings
 from blog.platform.site_settings import site
 from blog.platform.urls import external_url
 from blog.subscriptions import letters
-from blog.subscriptions.links import unsubscribe_url
+from blog.subscriptions.links import preferences_url, unsubscribe_url
 
 WELCOME_WIDTH = 560  # the email's column
 
@@ -38,6 +38,7 @@ def build_welcome(subscriber: Subscriber) -> EmailMessage:
         "words": words.strip(),
         "words_html": email_html(rendered, config["SITE_URL"], "the welcome", WELCOME_WIDTH),
         "unsubscribe_url": leave,
+        "preferences_url": preferences_url(subscriber),
         "postal_address": site().postal_address,
     }
     return build_message(
