@@ -274,7 +274,8 @@ def test_stopping_make_run_while_a_confirmation_waits_to_be_retried_loses_nothin
         browser = Browser(f"http://127.0.0.1:{port}")
         token = CSRF.search(browser.get("/subscribe")).group(1)
         browser.post("/subscribe", {"csrf_token": token, "email": "waiting@example.com"})
-        wait_until(lambda: "Retry in" in first_log.read_text(), 60, "the task to wait for its retry")
+        worker_log = clone / "instance" / "logs" / "run.log"  # where make run puts the services' output
+        wait_until(lambda: "Retry in" in worker_log.read_text(), 60, "the task to wait for its retry")
     finally:
         press_ctrl_c(make)
     smtp_server.accept_connections()
