@@ -4,7 +4,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import make_app
 
 
 @pytest.fixture
@@ -135,8 +134,10 @@ def test_a_scheduled_post_appears_when_its_time_comes(client, write_post, import
     assert client.get("/posts/soon/").status_code == 200
 
 
-def test_server_errors_show_a_friendly_page(app, database_url, tmp_path):
-    broken = make_app(tmp_path / "broken", database_url, PROPAGATE_EXCEPTIONS=False)
+def test_server_errors_show_a_friendly_page(app_factory):
+    # Built by app_factory, which disposes of its engine: the error page reads the site's
+    # settings, and an engine dropped with a connection open is a ResourceWarning later.
+    broken = app_factory(PROPAGATE_EXCEPTIONS=False)
     broken.add_url_rule("/boom", "boom", lambda: 1 / 0)
     response = broken.test_client().get("/boom")
     assert response.status_code == 500
