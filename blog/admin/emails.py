@@ -20,11 +20,10 @@ bp = Blueprint("emails", __name__, url_prefix="/emails")
 LONGEST_TEXT = LONGEST_NOTE
 
 
-class EmailsForm(FlaskForm):
-    # The note as this form was opened with it: saving another field must not bring back a note
-    # that went out (and was cleared) meanwhile, nor undo one written elsewhere.
-    note_seen = HiddenField()
-    note = TextAreaField("Note", id="body", validators=[Length(max=LONGEST_TEXT)])  # the editor script's id
+class DigestLookForm(FlaskForm):
+    """What the Emails and Settings pages both set: full text or excerpts, the welcome email's
+    switch and the logo (read_logo handles the last two fields)."""
+
     content = RadioField(
         "Each post in the digest",
         choices=[
@@ -33,9 +32,16 @@ class EmailsForm(FlaskForm):
         ],
     )
     welcome = BooleanField("Send a welcome email after someone confirms")
-    welcome_text = TextAreaField("Welcome email", validators=[Length(max=LONGEST_TEXT)])
     logo = FileField("Logo")
     remove_logo = BooleanField("Remove the logo")
+
+
+class EmailsForm(DigestLookForm):
+    # The note as this form was opened with it: saving another field must not bring back a note
+    # that went out (and was cleared) meanwhile, nor undo one written elsewhere.
+    note_seen = HiddenField()
+    note = TextAreaField("Note", id="body", validators=[Length(max=LONGEST_TEXT)])  # the editor script's id
+    welcome_text = TextAreaField("Welcome email", validators=[Length(max=LONGEST_TEXT)])
 
 
 @bp.route("/", methods=["GET", "POST"])

@@ -3,14 +3,11 @@ content, welcome email and logo. Stored as settings; the environment gives the d
 secrets (SMTP, DKIM, SECRET_KEY) stay there."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, RadioField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from blog.admin.digest_forms import likely_zones
-from blog.admin.emails import plain, read_logo
+from blog.admin.emails import DigestLookForm, plain, read_logo
 from blog.extensions import db
 from blog.newsletter.schedule import parse_zone
 from blog.platform import site_settings as settings
@@ -30,7 +27,7 @@ TEXT_FIELDS = {
 }
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(DigestLookForm):
     title = StringField("Site title", validators=[DataRequired("Give the site a title."), Length(max=120)])
     description = TextAreaField("Description", validators=[Length(max=300)])
     author = StringField("Your name", validators=[Length(max=120)])
@@ -53,16 +50,6 @@ class SettingsForm(FlaskForm):
             NumberRange(min=1, max=200, message="Use a number from 1 to 200."),
         ],
     )
-    content = RadioField(
-        "Each post in the digest",
-        choices=[
-            SelectChoice("excerpt", "Its title, cover and a few lines, linking to the site"),
-            SelectChoice("full", "Its whole text"),
-        ],
-    )
-    welcome = BooleanField("Send a welcome email after someone confirms")
-    logo = FileField("Logo")
-    remove_logo = BooleanField("Remove the logo")
 
     def validate_timezone(self, field: StringField) -> None:
         try:
