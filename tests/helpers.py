@@ -66,6 +66,22 @@ def require(what: str, hint: str) -> None:
     pytest.skip(message)
 
 
+AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(tab) -> list:
+    """axe-core's serious and critical violations on the tab's page (installed by make test)."""
+    if not AXE.exists():
+        require("axe-core", "run `npm ci --prefix tests/js` (make test does)")
+    tab.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated by the test: no CSP exception needed
+    results = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]][:3])
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
 CSRF_INPUT = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 

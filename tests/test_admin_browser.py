@@ -13,13 +13,12 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import AUTHOR_PASSWORD, add_subscribers, png, preferences_link, require
+from helpers import AUTHOR_PASSWORD, add_subscribers, png, preferences_link, serious_violations
 from servers import LiveServer
 
 from blog.extensions import db
 from blog.newsletter.compose import PREFERENCES_URL, UNSUBSCRIBE_URL
 
-AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 SCRIPT_BODY = (
@@ -46,19 +45,12 @@ def stack(app_factory, redis_url, smtp_config, celery_worker, author):
 
 def scan(context, url: str) -> list:
     """axe-core's serious and critical violations on url, in a tab of context."""
-    if not AXE.exists():
-        require("axe-core", "run `npm ci --prefix tests/js` (make test does)")
     tab = context.new_page()
     tab.goto(url)
     tab.wait_for_load_state("networkidle")
-    tab.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated by the test: no CSP exception needed
-    results = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    found = serious_violations(tab)
     tab.close()
-    return [
-        (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]][:3])
-        for violation in results["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
+    return found
 
 
 def capture(browser, page, name: str) -> None:

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import AUTHOR_PASSWORD, add_post, add_subscribers, png, require
+from helpers import AUTHOR_PASSWORD, add_post, add_subscribers, png, serious_violations
 from servers import LiveServer
 
 from blog.extensions import db
 
-AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 JEKYLL = Path(__file__).parent / "content" / "sites" / "jekyll"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 # 20:00 UTC on 20 November is already 21 November in Auckland (UTC+13): the site's date moves.
@@ -63,8 +62,6 @@ def console(browser, site, author):
 
 def scan_everywhere(browser, page) -> None:
     """axe on the page's URL at phone and desktop widths, light and dark; no sideways scrolling."""
-    if not AXE.exists():
-        require("axe-core", "run `npm ci --prefix tests/js` (make test does)")
     state = page.context.storage_state()
     for device, viewport in VIEWPORTS.items():
         for scheme in ("light", "dark"):
@@ -74,14 +71,7 @@ def scan_everywhere(browser, page) -> None:
             tab.wait_for_load_state("networkidle")
             width = tab.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"], f"{page.url} scrolls sideways on a {device}"
-            tab.evaluate(AXE.read_text(encoding="utf-8"))
-            results = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            serious = [
-                (violation["id"], [node["target"] for node in violation["nodes"]][:3])
-                for violation in results["violations"]
-                if violation["impact"] in ("serious", "critical")
-            ]
-            assert serious == [], (page.url, device, scheme)
+            assert serious_violations(tab) == [], (page.url, device, scheme)
             context.close()
 
 

