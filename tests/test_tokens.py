@@ -80,3 +80,15 @@ def test_unsubscribe_tokens_outlive_thirty_days(days):
 def test_unreadable_tokens_name_no_one():
     assert token_subscriber_id("garbage") is None
     assert token_subscriber_id("") is None
+
+
+def test_the_small_forms_token_keeps_a_page_the_same_for_the_hour():
+    """Pages carry the small form's token: if it changed each second, so would every page's
+    bytes, and with them its ETag, so a visitor's copy would be sent again after any edit."""
+    from blog.subscriptions.tokens import form_token_valid, make_form_token
+
+    hour = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    early, late = (make_form_token("secret", now=hour + timedelta(seconds=s)) for s in (1, 3599))
+    assert early == late != make_form_token("secret", now=hour + timedelta(hours=1))
+    assert form_token_valid(late, "secret", now=hour + timedelta(days=6, hours=23))
+    assert not form_token_valid(late, "secret", now=hour + timedelta(days=7, seconds=1))

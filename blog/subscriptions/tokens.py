@@ -93,13 +93,16 @@ def check_token(
 
 # The small subscribe form on every page carries this instead of a CSRF token: the page stays
 # cookie-free and cacheable. It proves only that the form came from this site within the week.
+# It is dated to the hour, not the second: a page's bytes, so its ETag, then stay the same when it
+# is rendered again (after an edit elsewhere), and visitors' copies keep answering 304.
 FORM_SALT = "weeknote.subscribe.form"
 FORM_MAX_AGE = timedelta(days=7)
 
 
 def make_form_token(secret_key: str, now: datetime | None = None) -> str:
-    """A token for the small form, dated now (or at `now`)."""
-    return _ClockSigner(secret_key, salt=FORM_SALT, now=now).sign("form").decode()
+    """A token for the small form, dated to the start of this hour (or of `now`'s)."""
+    dated = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    return _ClockSigner(secret_key, salt=FORM_SALT, now=dated).sign("form").decode()
 
 
 def form_token_valid(token: str, secret_key: str, now: datetime | None = None) -> bool:
