@@ -429,3 +429,26 @@ def test_a_slug_two_posts_want_is_kept_by_the_older_and_the_report_says_so(runne
     assert by_path["a-maintenance-again.md"]["slug"] == "maintenance-2"
     warning = by_path["a-maintenance-again.md"]["warnings"][0]
     assert "maintenance.md, the older post (2015-04-01), which keeps the plain slug" in warning
+
+
+def test_references_are_rewritten_only_where_markdown_and_html_name_them():
+    from blog.publishing.files import references, rewrite_html, rewrite_source
+
+    rendered = (
+        '<p><img alt="a" src="/img/a.png"> <a href="/posts/x/">x</a> <a href="notes/b.pdf">b</a>'
+        '<img srcset="img/a-2x.png 2x, /img/a.png 1x" src="img/a-2x.png"></p><p>src="/img/c.png"</p>'
+    )
+    assert references(rendered) == ["/img/a.png", "notes/b.pdf", "img/a-2x.png"]
+    mapping = {"/img/a.png": "/media/1-a.png", "img/a-2x.png": "/media/2-a-2x.png"}
+    assert rewrite_html(rendered, mapping) == (
+        '<p><img alt="a" src="/media/1-a.png"> <a href="/posts/x/">x</a> <a href="notes/b.pdf">b</a>'
+        '<img srcset="/media/2-a-2x.png 2x, /media/1-a.png 1x" src="/media/2-a-2x.png"></p><p>src="/img/c.png"</p>'
+    )
+    source = (
+        "/img/a.png starts a line\n![a](/img/a.png) and ![b](img/a-2x.png 'title')\n"
+        '<img src="/img/a.png"> but /img/a.png.bak and x/img/a.png stay\n'
+    )
+    assert rewrite_source(source, mapping) == (
+        "/img/a.png starts a line\n![a](/media/1-a.png) and ![b](/media/2-a-2x.png 'title')\n"
+        '<img src="/media/1-a.png"> but /img/a.png.bak and x/img/a.png stay\n'
+    )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from blog.content import ContentError, ParsedPost, parse_file
@@ -21,6 +21,12 @@ from blog.publishing.sites import Site
 
 INSERT_POST = insert(Post.__table__).returning(Post.__table__.c.id)
 INSERT_POST_TAG = insert(PostTag.__table__)
+POSTS = Post.__table__
+SET_TEXT = (
+    update(POSTS)
+    .where(POSTS.c.id == bindparam("post_id"))
+    .values(plain_text=bindparam("plain"), code_text=bindparam("code"))
+)
 
 POST_SUFFIXES = {".md", ".markdown", ".mdx", ".txt"}
 LOCATION = {"source_path", "content_hash"}  # where a post came from, not what it says
@@ -255,18 +261,23 @@ class Importer:
             and self.session.scalar(select(Post.id).where(Post.guid == guid)) is None
         ):
             fields = fields | {"guid": guid}  # an exported post keeps its feed id
-        # One statement with parameters, not .values(): SQLAlchemy compiles it once for the run.
-        post_id = self.session.execute(INSERT_POST, fields).scalar_one()
-        links = [
-            {"post_id": post_id, "tag_id": tag_id, "position": position}
-            for position, tag_id in enumerate(self._tag_ids(parsed.tags))
-        ]
-        if links:
-            self.session.execute(INSERT_POST_TAG, links)
+        ids = self._tag_ids(parsed.tags)
+        # The search index re-reads a post's whole text each time a tag is added (an FTS5 row is
+        # indexed again as a whole), so a tagged post's text comes after its tags: read once.
+        later = {"plain_text": "", "code_text": ""} if ids else {}
+        # Statements with parameters, not .values(), so SQLAlchemy compiles each once for the run,
+        # run on the session's connection (its transaction) without the ORM's per-statement work.
+        connection = self.session.connection()
+        post_id = connection.execute(INSERT_POST, fields | later).scalar_one()
+        if ids:
+            links = [{"post_id": post_id, "tag_id": tag_id, "position": n} for n, tag_id in enumerate(ids)]
+            connection.execute(INSERT_POST_TAG, links)
+            text = {"post_id": post_id, "plain": fields["plain_text"], "code": fields["code_text"]}
+            connection.execute(SET_TEXT, text)
         paths = self._free_redirects(parsed.redirects, fields["slug"], set(), parsed.warnings)
         if paths:
             rows = [{"old_path": path, "post_id": post_id} for path in paths]
-            self.session.execute(insert(Redirect.__table__), rows)
+            connection.execute(insert(Redirect.__table__), rows)
         return post_id
 
     def _update(self, post: Post, fields: dict, parsed: ParsedPost, status: str) -> None:
