@@ -54,6 +54,14 @@ def test_lists_indented_four_spaces_and_code_outside_lists_are_unchanged():
     assert "- code, not a list" in post.html and post.html.count("<ul>") == 3
 
 
+def test_a_break_drawn_with_list_markers_is_a_break_not_a_list():
+    # `* * *` is a thematic break in every reader; as a list item it would re-indent what follows.
+    post = render("Before.\n\n* * *\n\n    code under the break\n\n- - -\n- item\n  - nested\n")
+    assert post.html.count("<hr") == 2
+    assert re.search(r"<pre[^>]*>(?:<span></span>)?<code>code under the break", post.html)
+    assert re.search(r"<li>item<ul>\s*<li>nested</li>", post.html)
+
+
 def test_kramdown_block_attributes_never_show_as_text():
     text = (
         '{: class="table-of-content"}\n* TOC\n{:toc}\n\n## One\n\nWords.\n{: .lead}\n\n'

@@ -14,6 +14,8 @@ import re
 MARKER = re.compile(r"^(?P<indent> *)(?P<marker>[*+-]|\d{1,9}\.)(?P<gap> +|$)(?P<rest>.*)$")
 ANY_MARKER = re.compile(r"^ *(?:[*+-]|\d{1,9}\.)(?: |$)", re.MULTILINE)
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})")
+# `* * *`, `- - -`: a thematic break, which every reader takes before a list item.
+THEMATIC_BREAK = re.compile(r"^ *([*_-])(?:[ \t]*\1){2,}[ \t]*$")
 # Lines that start a block of their own: they end a paragraph, so they cannot continue one lazily.
 BLOCK_START = re.compile(r"^(?:#{1,6}(?:\s|$)|>|<|`{3,}|~{3,}|(?:[*_-][ \t]*){3,}$|\|)")
 
@@ -46,7 +48,7 @@ def reindent_lists(text: str) -> str:
         while columns and indent < columns[-1]:
             columns.pop()
         parent = columns[-1] if columns else 0
-        item = MARKER.match(line)
+        item = None if THEMATIC_BREAK.match(line) else MARKER.match(line)
         if item and indent - parent <= 3:
             depth = len(columns)
             gap = len(item["gap"])

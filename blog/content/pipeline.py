@@ -25,7 +25,7 @@ from blog.content.summary import (
 )
 
 # Part of every content hash: bump it when rendering changes so re-imports re-render.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 
 
 @dataclass
