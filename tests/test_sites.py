@@ -442,7 +442,8 @@ def test_references_are_rewritten_only_where_markdown_and_html_name_them():
     mapping = {"/img/a.png": "/media/1-a.png", "img/a-2x.png": "/media/2-a-2x.png"}
     assert rewrite_html(rendered, mapping) == (
         '<p><img alt="a" src="/media/1-a.png"> <a href="/posts/x/">x</a> <a href="notes/b.pdf">b</a>'
-        '<img srcset="/media/2-a-2x.png 2x, /media/1-a.png 1x" src="/media/2-a-2x.png"></p><p>src="/img/c.png"</p>'
+        '<img srcset="/media/2-a-2x.png 2x, /media/1-a.png 1x" src="/media/2-a-2x.png"></p>'
+        '<p>src="/img/c.png"</p>'
     )
     source = (
         "/img/a.png starts a line\n![a](/img/a.png) and ![b](img/a-2x.png 'title')\n"
