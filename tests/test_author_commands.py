@@ -1,6 +1,15 @@
 """`weeknote create-author` and `weeknote reset-password`."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
 from helpers import sign_in
+
+from blog.cli import missing_table
 
 
 def test_create_author_reads_the_password_from_stdin(runner, client):
@@ -58,3 +67,25 @@ def test_reset_password_replaces_the_old_one(runner, client, author):
     unknown = runner.invoke(args=["reset-password", "who@example.com", "--password-stdin"], input="x" * 12)
     assert unknown.exit_code == 1
     assert "There is no author with the address who@example.com" in unknown.output
+
+
+def test_a_command_on_a_database_not_set_up_says_how_to_set_it_up(tmp_path):
+    """Not a traceback: one sentence naming `weeknote db upgrade`."""
+    weeknote = Path(sys.executable).parent / "weeknote"
+    env = {**os.environ, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/new.db"}
+    answer = subprocess.run([weeknote, "import", str(tmp_path)], env=env, capture_output=True, text=True)
+    assert answer.returncode == 1 and "Traceback" not in answer.stderr
+    assert "weeknote db upgrade" in answer.stderr and "missing: setting" in answer.stderr
+
+
+def test_a_missing_table_is_told_apart_from_other_database_errors(database_url):
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        with pytest.raises(sa.exc.DBAPIError) as missing:
+            connection.execute(sa.text("SELECT * FROM no_table_here"))
+        connection.rollback()
+        with pytest.raises(sa.exc.DBAPIError) as other:
+            connection.execute(sa.text("SELECT no_column_here FROM post"))
+    engine.dispose()
+    assert missing_table(missing.value) == "no_table_here"
+    assert missing_table(other.value) is None
