@@ -116,6 +116,33 @@ def test_hexo_codeblock_and_asset_tags():
     assert '<img alt="A map" src="a.png">' in post.html
 
 
+def test_hexo_links_quotes_images_and_videos_keep_their_content():
+    text = (
+        "See {% post_link other-post %}, {% post_link other-post 'the other one' %}, "
+        "{% post_path other-post %} and {% link Hexo docs https://hexo.io/docs/ %}.\n\n"
+        "{% blockquote Ada Lovelace, Notes %}\nThe engine weaves.\n{% endblockquote %}\n\nBetween.\n\n"
+        "{% pullquote %}\nSaid once.\n{% endpullquote %}\n\n"
+        "{% img right /images/c.png 300 200 \"A title 'An alt'\" %}\n\n"
+        "{% youtube dQw4w9WgXcQ %}\n\n{% vimeo 76979871 %}\n"
+    )
+    post = render(text)
+    html = post.html
+    assert re.search(r'<a href="/posts/other-post/"[^>]*>other post</a>', html)
+    assert re.search(r'<a href="/posts/other-post/"[^>]*>the other one</a>', html)
+    assert "/posts/other-post/ and" in html
+    assert re.search(r'<a href="https://hexo.io/docs/"[^>]*>Hexo docs</a>', html)
+    assert re.search(
+        r"<blockquote>\s*<p>The engine weaves.</p>\s*<p>— Ada Lovelace, Notes</p>\s*</blockquote>", html
+    )
+    assert re.search(r"<blockquote>\s*<p>Said once.</p>\s*</blockquote>", html)
+    sourced = render("{% blockquote Tim, Blog https://ex.org/post The post %}\nWords.\n{% endblockquote %}")
+    assert re.search(r'<p>— Tim, Blog \(<a href="https://ex.org/post"[^>]*>The post</a>\)</p>', sourced.html)
+    assert re.search(r'<img[^>]*src="/images/c.png"', html) and 'alt="An alt"' in html
+    assert 'width="300"' in html and 'height="200"' in html and 'title="A title"' in html
+    assert "youtube-nocookie.com/embed/dQw4w9WgXcQ" in html and "player.vimeo.com/video/76979871" in html
+    assert "{%" not in html and not post.warnings
+
+
 def test_an_unknown_iframe_becomes_a_link_with_a_warning():
     post = render('<figure><iframe src="https://maps.example.org/embed?q=1"></iframe></figure>')
     assert '<a href="https://maps.example.org/embed?q=1"' in post.html and "<iframe" not in post.html

@@ -78,6 +78,7 @@ LINKS = {
     "hexo": [
         ("pump-install", "the maintenance notes", "maintenance"),
         ("maintenance", "installing", "pump-install"),
+        ("maintenance", "the install notes", "pump-install"),  # {% post_link %}
     ],
     "gatsby": [
         ("hello-world", "the second post", "my-second-post"),
@@ -403,6 +404,8 @@ def test_hexo_tag_plugins_become_code_and_images(runner, client, site_copy):
     assert "--save" in body and "–save" not in body  # code, so no typographic dash
     assert re.search(r'<img alt="The wiring diagram" src="/media/[0-9a-f]{16}-wiring\.png">', body)
     assert "port: 4000" in body.split('<div class="highlight">', 2)[2]
+    notes = client.get("/posts/maintenance/").text
+    assert re.search(r"<blockquote>\s*<p>Never run the pump dry.</p>\s*<p>— Pump manual, page 12</p>", notes)
 
 
 def test_pelican_category_shared_by_every_post_is_not_a_tag_and_a_bold_title_shows_once(

@@ -59,6 +59,12 @@ def youtube(video: str, title: str = "") -> str:
     return "\n\n" + video_iframe(found[0], found[1], title) + "\n\n"
 
 
+def vimeo(video: str, title: str = "") -> str:
+    """A Vimeo video by its id (Hugo's and Hexo's vimeo tags); embeds.py makes it safe."""
+    source = html.escape(f"https://player.vimeo.com/video/{video}", quote=True)
+    return f'\n\n<iframe src="{source}" title="{html.escape(title, quote=True)}"></iframe>\n\n'
+
+
 def rewrite_iframes(rendered: str, warnings: list[str]) -> str:
     """Every iframe: an allowlisted video kept (sandboxed, lazy, titled), any other a link to its source."""
     if "<iframe" not in rendered.lower():

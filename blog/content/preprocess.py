@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from blog.content.dialects import inline_display_math, rewrite_lines, rewrite_mdx
-from blog.content.embeds import youtube
+from blog.content.embeds import vimeo, youtube
 from blog.content.headings import FENCE, iter_lines
 from blog.content.slugs import slugify
 
@@ -39,6 +39,13 @@ INLINE = re.compile(
 KRAMDOWN_TOC = re.compile(r"^(?:[*+-]|1\.)[ \t]+.*\n\{:\s*toc\s*\}[ \t]*$", re.MULTILINE)
 KRAMDOWN_OPTIONS = re.compile(r"^\{::options\b.*?/\}[ \t]*$", re.MULTILINE)
 HIGHLIGHT_SPEC = re.compile(r"\{([\d,\s-]+)\}")
+# Hexo (and Octopress): {% blockquote [author[, source]] [link] [title] %} ... {% endblockquote %},
+# {% pullquote [class] %} ... {% endpullquote %}: quotes, with their attribution.
+HEXO_QUOTE = re.compile(
+    r"\{%-?\s*(?P<tag>blockquote|pullquote)\b(?P<args>[^%]*)-?%\}(?P<body>.*?)\{%-?\s*end(?P=tag)\s*-?%\}",
+    re.DOTALL,
+)
+URL_ARGUMENT = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|/)", re.IGNORECASE)
 # Pelican's {static}/{filename}/{attach} and Zola's @/ name a file from the content folder.
 CONTENT_LINK = re.compile(
     r"(?<=\]\()(?:\{(?:static|filename|attach)\}|@(?=/))|(?<=src=\")\{(?:static|attach)\}"
@@ -133,6 +140,7 @@ def _rewrite_prose(text: str, warnings: list[str], mdx: bool = False) -> str:
     text = KRAMDOWN_TOC.sub("[TOC]", text)
     text = KRAMDOWN_OPTIONS.sub("", text)
     text = CONTENT_LINK.sub("", text)
+    text = HEXO_QUOTE.sub(_hexo_quote, text)
     return INLINE.sub(lambda match: _replace(match, warnings), text)
 
 
@@ -153,12 +161,65 @@ def _replace(match: re.Match, warnings: list[str]) -> str:
 
 
 def _liquid_tag(tag: str, args: str, original: str, warnings: list[str]) -> str:
-    if tag in {"post_url", "link"}:
+    words = _shortcode_args(args)
+    if tag == "link" and len(words) > 1:  # Hexo's {% link text url [external] [title] %}
+        return _hexo_link(words)
+    if tag in {"post_url", "link", "post_path"}:  # Jekyll's {% link path %}, Hexo's {% post_path slug %}
         return post_path(args.split()[0]) if args else ""
+    if tag == "post_link" and words:  # Hexo: {% post_link slug [text] %}; Hexo's own text is the title
+        return f"[{words.get(1) or words[0].replace('-', ' ')}]({post_path(words[0])})"
     if tag in {"asset_img", "asset_path", "asset_link"} and args:
         return _hexo_asset(tag, args)
+    if tag == "img" and words:
+        return _hexo_img(words)
+    if tag == "youtube" and words:
+        return youtube(words[0])
+    if tag == "vimeo" and words:
+        return vimeo(words[0])
+    if tag == "iframe" and words:  # embeds.py keeps an allowlisted one, else turns it into a link
+        return f'\n\n<iframe src="{html.escape(words[0], quote=True)}"></iframe>\n\n'
     warnings.append(f"Liquid tag {original} has no Weeknote equivalent; left out of the page")
     return ""
+
+
+def _hexo_link(words: dict) -> str:
+    """{% link text url [external] [title] %}: the text is every word before the address."""
+    positional = [words[key] for key in sorted(key for key in words if isinstance(key, int))]
+    at = next((n for n, word in enumerate(positional) if URL_ARGUMENT.match(word)), len(positional) - 1)
+    text = " ".join(positional[:at]) or positional[at]
+    return f"[{text}]({positional[at]})"
+
+
+def _hexo_img(words: dict) -> str:
+    """{% img [class] /path [width] [height] "title 'alt'" %} (Hexo and Octopress)."""
+    positional = [words[key] for key in sorted(key for key in words if isinstance(key, int))]
+    at = next((n for n, word in enumerate(positional) if URL_ARGUMENT.match(word) or "." in word), 0)
+    src, rest = positional[at], positional[at + 1 :]
+    sizes = [word for word in rest if word.isdigit()][:2]
+    title, alt = "", ""
+    if texts := [word for word in rest if not word.isdigit()]:
+        quoted = re.fullmatch(r"(?P<title>.*?)\s*'(?P<alt>[^']*)'\s*", texts[0])
+        title, alt = (quoted["title"], quoted["alt"]) if quoted else (texts[0], texts[0])
+    attributes = f' src="{html.escape(src, quote=True)}" alt="{html.escape(alt, quote=True)}"'
+    for name, value in zip(("width", "height"), sizes, strict=False):
+        attributes += f' {name}="{value}"'
+    if title:
+        attributes += f' title="{html.escape(title, quote=True)}"'
+    return f"<img{attributes}>"
+
+
+def _hexo_quote(match: re.Match) -> str:
+    """A Hexo quote as a Markdown block quote, its attribution (author, source) as its last line."""
+    lines = [f"> {line}".rstrip() for line in match["body"].strip().split("\n")]
+    words = match["args"].split() if match["tag"] == "blockquote" else []
+    if words:
+        at = next((n for n, word in enumerate(words) if URL_ARGUMENT.match(word)), len(words))
+        byline = " ".join(words[:at])
+        if at < len(words):  # the source's address, then the link's own title
+            link = f"[{' '.join(words[at + 1 :]) or words[at]}]({words[at]})"
+            byline = f"{byline} ({link})" if byline else link
+        lines += [">", f"> — {byline}"]
+    return "\n\n" + "\n".join(lines) + "\n\n"
 
 
 def _hexo_asset(tag: str, args: str) -> str:
@@ -194,8 +255,7 @@ def _shortcode(match: re.Match, warnings: list[str]) -> str:
     if name == "youtube":
         return youtube(args.get("id", positional), args.get("title", ""))
     if name == "vimeo":
-        video = args.get("id", positional)
-        return f'\n\n<iframe src="https://player.vimeo.com/video/{html.escape(video)}" title="{html.escape(args.get("title", ""))}"></iframe>\n\n'  # noqa: E501
+        return vimeo(args.get("id", positional), args.get("title", ""))
     if name in {"relref", "ref"}:
         target, _, anchor = positional.partition("#")
         return post_path(target) + (f"#{anchor}" if anchor else "")
