@@ -253,6 +253,21 @@ def test_section_pages_and_attachments_are_not_posts(runner, site_copy):
     assert report["counts"]["imported"] == 2
 
 
+def test_posts_in_formats_weeknote_cannot_read_are_listed_not_skipped_silently(runner, site_copy):
+    root = site_copy("pelican")
+    content = root / "content"
+    (content / "notes.rst").write_text("Notes\n#####\n\n:date: 2020-02-02\n\nSome *text*.\n")
+    (content / "talk.adoc").write_text("= Talk\n\nWords.\n")
+    (content / "old.html").write_text("<html><body><h1>Old</h1></body></html>\n")
+    result = runner.invoke(args=["import", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "notes.rst: a reStructuredText post (.rst), not imported" in result.output
+    assert "pandoc" in result.output and "talk.adoc: an AsciiDoc post (.adoc)" in result.output
+    assert "old.html: an HTML page (.html), not imported" in result.output
+    named = runner.invoke(args=["import", str(content / "notes.rst")])
+    assert named.exit_code == 1 and "a reStructuredText post (.rst), not imported" in named.output
+
+
 def test_a_reimport_of_a_site_changes_nothing(runner, site_copy):
     root = site_copy("docusaurus")
     import_site(runner, root)

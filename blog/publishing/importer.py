@@ -28,7 +28,6 @@ SET_TEXT = (
     .values(plain_text=bindparam("plain"), code_text=bindparam("code"))
 )
 
-POST_SUFFIXES = {".md", ".markdown", ".mdx", ".txt"}
 LOCATION = {"source_path", "content_hash"}  # where a post came from, not what it says
 
 
@@ -56,28 +55,6 @@ class ImportResult:
         data = dict(self.__dict__)
         data["published_at"] = self.published_at.isoformat() if self.published_at else None
         return data
-
-
-def collect_paths(paths: list[Path]) -> tuple[list[Path], list[ImportResult]]:
-    """Expand folders (recursively) into post files; report paths that do not exist."""
-    files: list[Path] = []
-    missing: list[ImportResult] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    found
-                    for found in path.rglob("*")
-                    if found.is_file()
-                    and found.suffix.lower() in POST_SUFFIXES
-                    and not any(part.startswith(".") for part in found.relative_to(path).parts)
-                )
-            )
-        elif path.is_file():
-            files.append(path)
-        else:
-            missing.append(ImportResult(str(path), error="no such file or folder"))
-    return list(dict.fromkeys(files)), missing
 
 
 class Importer:

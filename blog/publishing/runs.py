@@ -15,7 +15,7 @@ from blog.models import ImportRun, ImportStatus
 from blog.platform.zones import site_zone
 from blog.publishing import uploads
 from blog.publishing.importer import Importer, ImportResult
-from blog.publishing.sites import Site, recognise
+from blog.publishing.sites import UNREAD, Site, recognise, unread_reason
 
 STATUSES = ("imported", "updated", "unchanged", "failed")
 log = logging.getLogger(__name__)
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 def collect(
     paths: list[Path], assets: list[Path], old_url: str | None
 ) -> tuple[list[Site], list[tuple[Path, Site]], list[ImportResult]]:
-    """The sites recognised, every post file with its site, and a failed result per missing path."""
+    """The sites recognised, every post file with its site, and a failed result per path that is
+    missing or named explicitly in a format Weeknote does not read."""
     sites: list[Site] = []
     files: dict[Path, Site] = {}
     missing: list[ImportResult] = []
@@ -33,6 +34,8 @@ def collect(
             site = recognise(path, assets, old_url)
             sites.append(site)
             files.update((post, site) for post in site.posts if post not in files)
+        elif (unread := UNREAD.get(path.suffix.lower())) is not None and path.is_file():
+            missing.append(ImportResult(str(path), error=unread_reason(path.suffix, *unread)))
         elif path.is_file():
             site = recognise(path.parent, assets, old_url) if assets or old_url else None
             files.setdefault(path, site or Site("folder", path.parent.resolve()))

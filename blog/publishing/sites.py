@@ -16,7 +16,18 @@ import yaml
 from dateutil import parser as dateparser
 
 MARKDOWN = {".md", ".markdown", ".mdx"}
-FOLDER_SUFFIXES = MARKDOWN | {".txt"}  # a plain folder also takes .txt posts
+# Posts in formats Weeknote does not read are listed with what to do, never skipped in silence.
+UNREAD = {
+    ".rst": ("a reStructuredText post", "rst"),
+    ".adoc": ("an AsciiDoc post", "asciidoc"),
+    ".asciidoc": ("an AsciiDoc post", "asciidoc"),
+    ".org": ("an Org post", "org"),
+    ".textile": ("a Textile post", "textile"),
+    ".ipynb": ("a Jupyter notebook", "ipynb"),
+    ".html": ("an HTML page", None),
+    ".htm": ("an HTML page", None),
+}
+FOLDER_SUFFIXES = MARKDOWN | {".txt"} | set(UNREAD)  # a plain folder also takes .txt posts
 NAMES = {
     "jekyll": "Jekyll", "hexo": "Hexo", "hugo": "Hugo", "zola": "Zola", "pelican": "Pelican",
     "docusaurus": "Docusaurus", "gatsby": "Gatsby", "nextjs": "Next.js", "folder": "a folder of posts",
@@ -124,10 +135,21 @@ def _split_posts(site: Site, candidates: list[Path], text_posts: bool = False) -
     for path in candidates:
         if path.name.startswith("_index.") and site.generator != "folder":
             site.not_posts.append((path, "a section page (_index), not a post"))
+        elif (unread := UNREAD.get(path.suffix.lower())) is not None:
+            site.not_posts.append((path, unread_reason(path.suffix, *unread)))
         elif path.suffix.lower() not in MARKDOWN and not (text_posts and _opens_like_a_post(path)):
             site.not_posts.append((path, f"an attachment ({path.suffix} file), not a post"))
         else:
             site.posts.append(path)
+
+
+def unread_reason(suffix: str, kind: str, pandoc_format: str | None) -> str:
+    if pandoc_format is None:  # HTML with front matter is a post once named .md (Markdown keeps HTML)
+        return f"{kind} ({suffix}), not imported: if it is a post, rename it to .md and import again"
+    return (
+        f"{kind} ({suffix}), not imported: Weeknote reads Markdown; convert it first "
+        f"(pandoc -f {pandoc_format} -t gfm -s) and import again"
+    )
 
 
 def _opens_like_a_post(path: Path) -> bool:
@@ -168,6 +190,11 @@ def _jekyll(folder: Path) -> Site | None:
     site.old_url = JEKYLL_STYLES.get(pattern, pattern)
     _split_posts(site, _files(folder, FOLDER_SUFFIXES, skip=("_site", "node_modules", "vendor", "_drafts")))
     site.posts = [path for path in site.posts if "_posts" in path.relative_to(folder).parts]
+    site.not_posts = [  # layouts, includes and pages are HTML too: only a post's format is news
+        (path, reason)
+        for path, reason in site.not_posts
+        if path.suffix.lower() not in UNREAD or "_posts" in path.relative_to(folder).parts
+    ]
     return site
 
 
