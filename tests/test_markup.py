@@ -190,3 +190,22 @@ def test_front_matter_without_its_opening_line_is_read_with_a_warning():
 def test_a_pelican_header_is_still_a_pelican_header():
     post = parse_text("Title: Plain\nDate: 2020-02-02\n\nBody.\n\n---\n\nMore.", Path("x.md"), UTC_ZONE)
     assert post.title == "Plain" and "<hr>" in post.html and not post.warnings
+
+
+def test_a_restructuredtext_post_cannot_run_script_or_read_files(tmp_path):
+    from blog.content import parse_file
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the password is hunter2")
+    post = tmp_path / "hostile.rst"
+    post.write_text(
+        "Hostile\n#######\n\n:date: 2024-01-02\n\nA `link <javascript:alert(1)>`_.\n\n"
+        ".. raw:: html\n\n   <script>alert(1)</script>\n\n"
+        f".. include:: {secret}\n\n.. image:: x.png\n   :target: javascript:alert(2)\n"
+    )
+    parsed = parse_file(post, UTC_ZONE)
+    assert parsed.title == "Hostile"
+    assert "<script" not in parsed.html and "javascript:" not in parsed.html
+    assert "hunter2" not in parsed.html
+    assert any("raw" in warning for warning in parsed.warnings)
+    assert any("include" in warning for warning in parsed.warnings)

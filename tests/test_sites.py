@@ -34,6 +34,7 @@ OLD_ADDRESSES = {
     "pelican": {
         "/blog/first-harvest.html": "first-harvest",
         "/blog/second-harvest.html": "second-harvest",
+        "/blog/compost-notes.html": "compost-notes",  # reStructuredText
     },
     "docusaurus": {
         "/blog/2022/01/19/tabs-and-notes": "tabs-and-notes",
@@ -70,7 +71,10 @@ LINKS = {
         ("rain-gauge", "the soil probe", "soil-probe"),
         ("soil-probe", "the rain gauge", "rain-gauge"),
     ],
-    "pelican": [("first-harvest", "second harvest", "second-harvest")],
+    "pelican": [
+        ("first-harvest", "second harvest", "second-harvest"),
+        ("compost-notes", "first harvest", "first-harvest"),
+    ],
     "docusaurus": [
         ("tabs-and-notes", "the first post", "greetings"),
         ("tabs-and-notes", "its address", "greetings"),
@@ -256,16 +260,16 @@ def test_section_pages_and_attachments_are_not_posts(runner, site_copy):
 def test_posts_in_formats_weeknote_cannot_read_are_listed_not_skipped_silently(runner, site_copy):
     root = site_copy("pelican")
     content = root / "content"
-    (content / "notes.rst").write_text("Notes\n#####\n\n:date: 2020-02-02\n\nSome *text*.\n")
+    (content / "notes.org").write_text("#+TITLE: Notes\n\nSome *text*.\n")
     (content / "talk.adoc").write_text("= Talk\n\nWords.\n")
     (content / "old.html").write_text("<html><body><h1>Old</h1></body></html>\n")
     result = runner.invoke(args=["import", str(root)])
     assert result.exit_code == 0, result.output
-    assert "notes.rst: a reStructuredText post (.rst), not imported" in result.output
+    assert "notes.org: an Org post (.org), not imported" in result.output
     assert "pandoc" in result.output and "talk.adoc: an AsciiDoc post (.adoc)" in result.output
     assert "old.html: an HTML page (.html), not imported" in result.output
-    named = runner.invoke(args=["import", str(content / "notes.rst")])
-    assert named.exit_code == 1 and "a reStructuredText post (.rst), not imported" in named.output
+    named = runner.invoke(args=["import", str(content / "notes.org")])
+    assert named.exit_code == 1 and "an Org post (.org), not imported" in named.output
 
 
 def test_a_reimport_of_a_site_changes_nothing(runner, site_copy):
@@ -411,6 +415,19 @@ def test_docusaurus_mdx_keeps_notes_tabs_titles_and_its_excerpt(runner, client, 
     assert "editor&#39;s comment" not in body and "editor's comment" not in body
     greetings = client.get("/posts/greetings/").text
     assert '<p class="admonition-title">Mind the cables</p>' in greetings
+
+
+def test_a_restructuredtext_post_reads_as_pelican_reads_it(runner, client, site_copy):
+    report = import_site(runner, site_copy("pelican"))
+    [entry] = [entry for entry in report["posts"] if entry["slug"] == "compost-notes"]
+    assert entry["title"] == "Compost Notes" and entry["tags"] == ["compost", "soil"]
+    assert entry["published_at"].startswith("2020-10-03T09:30") and not entry["warnings"]
+    body = client.get("/posts/compost-notes/").text
+    assert "<em>every two weeks</em>" in body and "<h2" in body and "Ratio</h2>" in body
+    assert re.search(r'<img alt="The basket of browns" src="/media/[0-9a-f]{16}-basket\.png"', body)
+    assert '<div class="highlight"><pre' in body and '<span class="k">def</span>' in body
+    assert "<math" in body and ":date:" not in body and "{static}" not in body
+    assert "Turning the heap, and what the thermometer said." in client.get("/").text
 
 
 def test_hexo_tag_plugins_become_code_and_images(runner, client, site_copy):

@@ -24,6 +24,8 @@ from blog.content.summary import (
     split_more,
 )
 
+REST_SUFFIXES = {".rst"}
+
 # Part of every content hash: bump it when rendering changes so re-imports re-render.
 PIPELINE_VERSION = "4"
 
@@ -64,6 +66,13 @@ def parse_file(path: Path, zone: tzinfo, max_bytes: int = MAX_BYTES, mdx: bool |
     """Read, split, normalise, render and sanitise one post file (MDX when .mdx, unless told)."""
     text, raw = read_source(path, max_bytes)
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    if path.suffix.lower() in REST_SUFFIXES:  # Pelican's reStructuredText: read into Markdown first
+        from blog.content.rest import rest_as_markdown  # docutils only when a site has such posts
+
+        text, warnings = rest_as_markdown(text)
+        post = parse_text(text, path, zone, mtime=mtime, content_hash=hash_source(raw), mdx=False)
+        post.warnings[:0] = warnings
+        return post
     return parse_text(text, path, zone, mtime=mtime, content_hash=hash_source(raw), mdx=mdx)
 
 

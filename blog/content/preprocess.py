@@ -49,6 +49,7 @@ URL_ARGUMENT = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|/)", re.IGNORECASE)
 # Pelican's {static}/{filename}/{attach} and Zola's @/ name a file from the content folder.
 CONTENT_LINK = re.compile(
     r"(?<=\]\()(?:\{(?:static|filename|attach)\}|@(?=/))|(?<=src=\")\{(?:static|attach)\}"
+    r"|(?<=href=\")\{(?:static|filename|attach)\}"
 )
 
 

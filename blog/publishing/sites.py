@@ -15,10 +15,9 @@ from urllib.parse import urlsplit
 import yaml
 from dateutil import parser as dateparser
 
-MARKDOWN = {".md", ".markdown", ".mdx"}
+MARKDOWN = {".md", ".markdown", ".mdx", ".rst"}  # reStructuredText too (content/rest.py)
 # Posts in formats Weeknote does not read are listed with what to do, never skipped in silence.
 UNREAD = {
-    ".rst": ("a reStructuredText post", "rst"),
     ".adoc": ("an AsciiDoc post", "asciidoc"),
     ".asciidoc": ("an AsciiDoc post", "asciidoc"),
     ".org": ("an Org post", "org"),
@@ -272,8 +271,14 @@ def _pelican(folder: Path) -> Site | None:
 
 
 def _header_value(path: Path, name: str) -> str | None:
-    """A value of a Pelican `Key: value` header, read from the first lines of the file."""
+    """A value of a Pelican `Key: value` header (`:key: value` in reStructuredText), read from the
+    first lines of the file."""
     with path.open(encoding="utf-8", errors="replace") as file:
+        if path.suffix.lower() == ".rst":
+            found = re.search(
+                rf"^:{re.escape(name)}:[ \t]*(.*)$", file.read(4000), re.MULTILINE | re.IGNORECASE
+            )
+            return found[1].strip() if found else None
         for line in file:
             if not line.strip():
                 break
