@@ -239,3 +239,44 @@ def test_a_connection_lost_mid_stream_reports_only_the_message_in_flight(smtp_se
     ]  # fmt: skip
     assert "connection lost" in str(outcomes[-1][1])
     assert [str(message["To"]) for message in smtp_server.messages] == ["a@x.org", "b@x.org"]
+
+
+def test_the_next_message_is_made_while_the_server_answers(smtp_server, monkeypatch):
+    """Making a message overlaps the round trip of the one before; a failure to make one is
+    raised only after the outcome of the message whose content went has been yielded."""
+    events = []
+    getreply = smtplib.SMTP.getreply
+
+    def reply(smtp):
+        events.append("reply")
+        return getreply(smtp)
+
+    monkeypatch.setattr(smtplib.SMTP, "getreply", reply)
+
+    def messages(fail_at: str | None):
+        for to in ["a@x.org", "b@x.org", "c@x.org", "d@x.org"]:
+            events.append(f"make {to}")
+            if to == fail_at:
+                raise OSError("the database went away")  # an OSError: not the connection's
+            yield to, prepared(to=to)
+
+    with SMTPTransport("127.0.0.1", smtp_server.port, "none") as transport:
+        outcomes = []
+        for to, error in transport.send_all(messages(None)):
+            events.append(f"outcome {to}")
+            outcomes.append((to, error))
+    assert outcomes == [(to, None) for to in ["a@x.org", "b@x.org", "c@x.org", "d@x.org"]]
+    # c is made after b's content and d's commands went, before their replies are read
+    assert events.index("make c@x.org") < events.index("outcome a@x.org")
+    assert events.index("make d@x.org") < events.index("outcome b@x.org")
+
+    smtp_server.messages.clear()
+    events.clear()
+    with SMTPTransport("127.0.0.1", smtp_server.port, "none") as transport:
+        seen = []
+        with pytest.raises(OSError, match="the database went away"):
+            for to, error in transport.send_all(messages("c@x.org")):
+                seen.append((to, error))
+        assert transport._smtp is None  # dropped: b's envelope was answered, its content never goes
+    assert seen == [("a@x.org", None)]  # a's content went before c failed: its outcome was yielded
+    assert [str(message["To"]) for message in smtp_server.messages] == ["a@x.org"]

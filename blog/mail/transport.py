@@ -194,29 +194,43 @@ class SMTPTransport:
         """RFC 2920 PIPELINING across messages: each write carries one message's content and
         the next message's MAIL, RCPT and DATA, and their replies are read together, so a
         message costs one round trip. Each message's outcome is still yielded before the next
-        message's content is sent."""
+        message's content is sent.
+
+        The message after those is made (`messages` is advanced) while the server answers, so
+        its making overlaps the round trip. Should making it fail, the failure waits until the
+        outcome of the message whose content just went has been yielded (so the caller records
+        it), then ends the sending."""
         smtp = self._smtp
         waiting = None  # the (tag, message) whose DATA was answered 354: its content goes next
         trying = None  # the tag whose outcome a lost connection would leave unknown
+        pending = iter(messages)
         try:
-            for tag, message in messages:
+            upcoming = next(pending, None)
+            while upcoming is not None:
+                tag, message = upcoming
                 envelope = _envelope(message, options)
                 if waiting is None:
                     trying = tag
                     smtp.send(envelope)
+                    upcoming = next(pending, None)  # no content has gone: a failure may end it now
                 else:
                     if turn is not None and not turn():
                         self._drop()  # the waiting message's content never goes: not delivered
                         return
                     sent = trying = waiting[0]
                     smtp.send(_content(waiting[1]) + envelope)
+                    upcoming, failure = _advance(pending)  # while the server answers
                     outcome = _reply_error("message refused", smtp.getreply())
                     waiting, trying = None, tag
                     if outcome is not None and outcome.code == 421:
                         self._drop()  # closing the channel: the next envelope was not answered
                         yield sent, outcome
+                        if failure is not None:
+                            raise _MadeLate(failure)
                         return
                     yield sent, outcome
+                    if failure is not None:
+                        raise _MadeLate(failure)
                 mail, rcpt, data = smtp.getreply(), smtp.getreply(), smtp.getreply()
                 if mail[0] == 250 and rcpt[0] in (250, 251) and data[0] == 354:
                     waiting = tag, message
@@ -239,6 +253,9 @@ class SMTPTransport:
                 trying = waiting[0]
                 smtp.send(_content(waiting[1]))
                 yield waiting[0], _reply_error("message refused", smtp.getreply())
+        except _MadeLate as late:
+            self._drop()  # the next envelope was answered; its content never goes
+            raise late.failure from None
         except (OSError, smtplib.SMTPException) as error:
             self._drop()
             if trying is not None:
@@ -296,6 +313,22 @@ def dot_stuffed(data: bytes) -> bytes:
 
 def _sendmail(smtp: smtplib.SMTP, message: PreparedMessage, options: list[str]) -> dict:
     return smtp.sendmail(message.sender, [message.recipient], message.data, options)
+
+
+class _MadeLate(Exception):
+    """Carries a failure to make the next message past the handlers meant for the connection's."""
+
+    def __init__(self, failure: BaseException) -> None:
+        super().__init__(failure)
+        self.failure = failure
+
+
+def _advance(pending: Iterator[T]) -> tuple[T | None, BaseException | None]:
+    """The next item, or None at the end; a failure to make it is returned, not raised."""
+    try:
+        return next(pending, None), None
+    except BaseException as failure:  # raised again once the outcome is recorded
+        return None, failure
 
 
 def _envelope(message: PreparedMessage, options: str) -> bytes:
