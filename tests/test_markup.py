@@ -209,3 +209,12 @@ def test_a_restructuredtext_post_cannot_run_script_or_read_files(tmp_path):
     assert "hunter2" not in parsed.html
     assert any("raw" in warning for warning in parsed.warnings)
     assert any("include" in warning for warning in parsed.warnings)
+
+
+def test_a_restructuredtext_subtitle_is_kept(tmp_path):
+    from blog.content import parse_file
+
+    post = tmp_path / "subtitled.rst"
+    post.write_text("Main Title\n##########\n\nThe Subtitle\n============\n\n:date: 2024-01-02\n\nText.\n")
+    parsed = parse_file(post, UTC_ZONE)
+    assert parsed.title == "Main Title" and "The Subtitle" in parsed.html and "Text." in parsed.html

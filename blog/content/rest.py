@@ -55,7 +55,9 @@ def rest_as_markdown(text: str) -> tuple[str, list[str]]:
             metadata[name.strip().lower()] = " ".join(value.split())
     quiet = settings | {"report_level": 5, "warning_stream": io.StringIO()}  # warned of once, above
     body = publish_parts(text, writer=html5_polyglot.Writer(), settings_overrides=quiet)
-    html = CODE.sub(r'<div class="highlight"><pre><code>\1</code></pre></div>', body["body"])
+    # A lone section title right under the title is the document's subtitle, kept apart by docutils.
+    html = body["html_subtitle"] + body["body"]
+    html = CODE.sub(r'<div class="highlight"><pre><code>\1</code></pre></div>', html)
     html = html.replace("<code><code>", "<code>").replace("</code></code>", "</code>")
     warnings = [
         f"reStructuredText, line {found['line']}: {found['message']}"
