@@ -10,7 +10,7 @@ from helpers import AUTHOR_PASSWORD, add_post, sign_in, subscribe
 from blog.admin.outbox import HTML_POLICY
 from blog.extensions import db
 from blog.mail.message import build_message
-from blog.mail.transport import OutboxTransport
+from blog.mail.outbox import OutboxTransport
 
 NAME_LINK = re.compile(r'<a href="/admin/outbox/([^/"]+)/">([^<]+)</a>')
 

@@ -10,8 +10,8 @@ import trustme
 from servers import SMTPServer, free_port
 
 from blog.mail.message import build_message
+from blog.mail.outbox import OutboxTransport
 from blog.mail.transport import (
-    OutboxTransport,
     PreparedMessage,
     SendError,
     SMTPTransport,

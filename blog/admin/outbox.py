@@ -5,7 +5,8 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, render_template, send_file
 
 from blog.mail import outbox
-from blog.mail.transport import OutboxTransport, transport_from_config
+from blog.mail.outbox import OutboxTransport
+from blog.mail.transport import transport_from_config
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 LIST_LIMIT = 200

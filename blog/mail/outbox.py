@@ -1,6 +1,9 @@
-"""Read the development outbox: the .eml files OutboxTransport writes, newest first."""
+"""The development outbox: OutboxTransport writes each message as an .eml file in a folder, and
+the console reads them back, newest first."""
 
+import os
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -8,9 +11,55 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import default
 from pathlib import Path
+from typing import TYPE_CHECKING, Self, TypeVar
+
+if TYPE_CHECKING:  # transport.py imports this module for transport_from_config
+    from blog.mail.transport import PreparedMessage, SendError
+
+T = TypeVar("T")
 
 # The names OutboxTransport gives its files: "<UTC stamp>-<Message-ID letters>.eml".
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.@-]*\.eml")
+
+
+class OutboxTransport:
+    """Development mail: each message becomes an .eml file in a folder, newest last by name."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def __enter__(self) -> Self:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    connected = True
+
+    def send(self, message: EmailMessage, sender: str | None = None) -> None:
+        """Write the message to <folder>/<UTC time>-<Message-ID>.eml (the envelope is not kept)."""
+        self._write(str(message.get("Message-ID", "")), message.as_bytes())
+
+    def send_prepared(self, message: "PreparedMessage") -> None:
+        self._write(message.message_id, message.data)
+
+    def send_all(
+        self, messages: Iterable[tuple[T, "PreparedMessage"]], turn: Callable[[], bool] | None = None
+    ) -> Iterator[tuple[T, "SendError | None"]]:
+        for tag, message in messages:
+            if turn is not None and not turn():
+                return
+            self.send_prepared(message)
+            yield tag, None
+
+    def _write(self, message_id: str, data: bytes) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        name = re.sub(r"[^A-Za-z0-9.@-]+", "", message_id)[:80]
+        path = self.folder / f"{stamp}-{name or 'message'}.eml"
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        os.replace(partial, path)  # readers never see half a message
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,18 @@ Failures raise SendError, whose `temporary` flag says whether trying again later
 (SMTP 4xx, refused or dropped connections) or not (5xx, bad credentials, missing STARTTLS).
 """
 
-import os
 import re
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
+
+from blog.mail.outbox import OutboxTransport
 
 # A temporary answer that asks the sender to slow down, rather than to try one address later:
 # 421 (the server closes the channel), 454 ("Throttling failure"), or a 4.7.x about rates.
@@ -371,46 +371,6 @@ def _response_error(reason: str, error: smtplib.SMTPResponseException, sender: b
         error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
     )
     return _code_error(f"{reason}: {reply}", error.smtp_code, sender)
-
-
-class OutboxTransport:
-    """Development mail: each message becomes an .eml file in a folder, newest last by name."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-
-    def __enter__(self) -> Self:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    connected = True
-
-    def send(self, message: EmailMessage, sender: str | None = None) -> None:
-        """Write the message to <folder>/<UTC time>-<Message-ID>.eml (the envelope is not kept)."""
-        self._write(str(message.get("Message-ID", "")), message.as_bytes())
-
-    def send_prepared(self, message: PreparedMessage) -> None:
-        self._write(message.message_id, message.data)
-
-    def send_all(
-        self, messages: Iterable[tuple[T, PreparedMessage]], turn: Callable[[], bool] | None = None
-    ) -> Iterator[tuple[T, SendError | None]]:
-        for tag, message in messages:
-            if turn is not None and not turn():
-                return
-            self.send_prepared(message)
-            yield tag, None
-
-    def _write(self, message_id: str, data: bytes) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        name = re.sub(r"[^A-Za-z0-9.@-]+", "", message_id)[:80]
-        path = self.folder / f"{stamp}-{name or 'message'}.eml"
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data)
-        os.replace(partial, path)  # readers never see half a message
 
 
 def transport_from_config(config: Mapping) -> SMTPTransport | OutboxTransport:
