@@ -57,8 +57,7 @@ def rest_as_markdown(text: str) -> tuple[str, list[str]]:
     body = publish_parts(text, writer=html5_polyglot.Writer(), settings_overrides=quiet)
     # A lone section title right under the title is the document's subtitle, kept apart by docutils.
     html = body["html_subtitle"] + body["body"]
-    html = CODE.sub(r'<div class="highlight"><pre><code>\1</code></pre></div>', html)
-    html = html.replace("<code><code>", "<code>").replace("</code></code>", "</code>")
+    html = CODE.sub(r'<div class="highlight"><pre>\1</pre></div>', html)  # as Markdown's code is
     warnings = [
         f"reStructuredText, line {found['line']}: {found['message']}"
         for found in REPORT.finditer(reports.getvalue())
