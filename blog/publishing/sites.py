@@ -15,7 +15,10 @@ from urllib.parse import urlsplit
 import yaml
 from dateutil import parser as dateparser
 
-MARKDOWN = {".md", ".markdown", ".mdx", ".rst"}  # reStructuredText too (content/rest.py)
+from blog.content.pipeline import REST_SUFFIXES
+
+# Post formats Weeknote reads: Markdown, and reStructuredText through content/rest.py.
+READ = {".md", ".markdown", ".mdx"} | REST_SUFFIXES
 # Posts in formats Weeknote does not read are listed with what to do, never skipped in silence.
 UNREAD = {
     ".adoc": ("an AsciiDoc post", "asciidoc"),
@@ -26,7 +29,7 @@ UNREAD = {
     ".html": ("an HTML page", None),
     ".htm": ("an HTML page", None),
 }
-FOLDER_SUFFIXES = MARKDOWN | {".txt"} | set(UNREAD)  # a plain folder also takes .txt posts
+FOLDER_SUFFIXES = READ | {".txt"} | set(UNREAD)  # a plain folder also takes .txt posts
 NAMES = {
     "jekyll": "Jekyll", "hexo": "Hexo", "hugo": "Hugo", "zola": "Zola", "pelican": "Pelican",
     "docusaurus": "Docusaurus", "gatsby": "Gatsby", "nextjs": "Next.js", "folder": "a folder of posts",
@@ -136,7 +139,7 @@ def _split_posts(site: Site, candidates: list[Path], text_posts: bool = False) -
             site.not_posts.append((path, "a section page (_index), not a post"))
         elif (unread := UNREAD.get(path.suffix.lower())) is not None:
             site.not_posts.append((path, unread_reason(path.suffix, *unread)))
-        elif path.suffix.lower() not in MARKDOWN and not (text_posts and _opens_like_a_post(path)):
+        elif path.suffix.lower() not in READ and not (text_posts and _opens_like_a_post(path)):
             site.not_posts.append((path, f"an attachment ({path.suffix} file), not a post"))
         else:
             site.posts.append(path)
