@@ -32,6 +32,7 @@ from blog.models import (
     SubscriberStatus,
     as_utc,
 )
+from blog.newsletter.marks import journal_folder, replay_journals
 from blog.newsletter.settings import DeliverySettings
 from blog.newsletter.writer_lock import writing
 
@@ -113,6 +114,9 @@ def claim_batch(
     the digest, and the last batches of a 100,000-recipient digest would each read them all.
     """
     token = secrets.token_hex(16)
+    stale = select(Delivery.id).where(_stale(digest_id, now, settings)).limit(1)
+    if journal_folder(session) is not None and session.scalar(stale) is not None:
+        replay_journals(session)  # what the stale claims' senders journaled as sent is sent
     with writing(session):
         ids: list[int] = []
         for condition in (_stale(digest_id, now, settings), _due(digest_id, now)):

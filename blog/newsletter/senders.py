@@ -156,8 +156,11 @@ class Crew:
                     if not transport.connected:
                         transport = None  # lost, or closed by a 421: the next batch opens another
             finally:
-                if transport is not None:
-                    transport.__exit__(None, None, None)
+                try:
+                    mark_sent.close()  # its last marks committed, its journal (SQLite) removed
+                finally:
+                    if transport is not None:
+                        transport.__exit__(None, None, None)
 
     def _connect(self, session, ids: list[int], token: str) -> Transport | None:
         """Open this sender's SMTP connection; when the relay cannot be reached, the batch waits

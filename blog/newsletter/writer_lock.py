@@ -75,10 +75,22 @@ def writing(bind: Connection | Session) -> Iterator[None]:
 
 def writer_lock(bind: Engine | Connection | Session) -> WriterLock:
     """This process's WriterLock for the database behind `bind`."""
-    url = (bind.get_bind() if hasattr(bind, "get_bind") else bind).engine.url  # a (scoped) session
+    url = _url(bind)
     key = url.render_as_string()
     if key not in _writer_locks:
-        path = url.database if url.get_backend_name() == "sqlite" else None
-        on_disk = fcntl is not None and path and path != ":memory:" and not path.startswith("file:")
-        _writer_locks[key] = WriterLock(f"{path}-writer.lock" if on_disk else None)
+        path = sqlite_file(bind)
+        _writer_locks[key] = WriterLock(f"{path}-writer.lock" if path else None)
     return _writer_locks[key]
+
+
+def sqlite_file(bind: Engine | Connection | Session) -> str | None:
+    """The path of the SQLite file behind `bind`, where files beside it can be locked (not on
+    Windows); None for other databases and SQLite in memory."""
+    url = _url(bind)
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    on_disk = fcntl is not None and path and path != ":memory:" and not path.startswith("file:")
+    return path if on_disk else None
+
+
+def _url(bind: Engine | Connection | Session):
+    return (bind.get_bind() if hasattr(bind, "get_bind") else bind).engine.url  # a (scoped) session

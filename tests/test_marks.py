@@ -1,0 +1,114 @@
+"""Marks on a SQLite file go through each sender's journal: what a killed sender journaled is
+sent, not taken over and sent again."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from test_delivery import due_schedule
+
+from blog.extensions import db
+from blog.models import Delivery
+from blog.newsletter import delivery
+from blog.newsletter.marks import journal_folder, replay_journals, sent_marker
+from blog.newsletter.sending import run_dispatch
+from blog.newsletter.settings import DeliverySettings
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def claimed(mail_site, week, database_url):
+    """The week's digest with its four rows claimed under one token: (token, row ids)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("journals are for SQLite files; PostgreSQL marks are on its socket")
+    with mail_site.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        token, ids = delivery.claim_batch(db.session, digest_id, DeliverySettings(), NOW)
+        assert len(ids) == 4
+        return digest_id, token, ids
+
+
+def statuses(ids: list[int]) -> dict[int, tuple]:
+    columns = select(Delivery.id, Delivery.status, Delivery.message_id)
+    rows = db.session.execute(columns.where(Delivery.id.in_(ids)))
+    return {row_id: (status, message_id) for row_id, status, message_id in rows}
+
+
+def test_marks_reach_the_database_within_a_moment_and_at_drain(mail_site, claimed):
+    digest_id, token, ids = claimed
+    with mail_site.app_context(), db.engine.connect() as connection:
+        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"))
+        [journal] = journal_folder(connection).glob("*.marks")
+        mark(ids[0], token, NOW, "<one@example.com>")
+        assert journal.read_text().startswith(f"{ids[0]}\t{token}\t")
+        db.session.remove()
+        assert statuses(ids)[ids[0]][0] == "claimed"  # journaled, not yet applied
+        mark.drain()
+        db.session.remove()
+        assert statuses(ids)[ids[0]] == ("sent", "<one@example.com>")
+        assert journal.read_text() == ""  # applied: the journal is emptied
+        mark.close()
+        assert not journal.exists()
+
+
+KILLED_SENDER = """
+    import os, signal, sys
+    from datetime import UTC, datetime
+    from blog import create_app
+    from blog.extensions import db
+    from blog.newsletter.marks import sent_marker
+    url, instance, token, *rows = sys.argv[1:]
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "INSTANCE_PATH": instance})
+    with app.app_context(), db.engine.connect() as connection:
+        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"))
+        for row in rows:
+            mark(int(row), token, datetime.now(UTC), f"<{row}@example.com>")
+        os.kill(os.getpid(), signal.SIGKILL)  # before the marks reach the database
+"""
+
+
+def test_a_killed_senders_journal_is_applied_before_its_rows_are_taken_over(
+    mail_site, claimed, database_url, tmp_path
+):
+    digest_id, token, ids = claimed
+    sender = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(KILLED_SENDER), database_url, str(tmp_path / "instance"),
+         token, *map(str, ids[:3])],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert sender.returncode == -signal.SIGKILL, sender.stderr
+    with mail_site.app_context():
+        [journal] = journal_folder(db.session).glob("*.marks")
+        assert all(status == "claimed" for status, _ in statuses(ids).values())
+        later = NOW + DeliverySettings().claim_timeout + timedelta(seconds=1)
+        _, taken = delivery.claim_batch(db.session, digest_id, DeliverySettings(), later)
+        assert taken == [ids[3]], "only the row whose message never left is sent again"
+        sent = [("sent", f"<{row}@example.com>") for row in ids[:3]]
+        assert [statuses(ids)[row] for row in ids[:3]] == sent
+        assert not journal.exists(), "a dead sender's journal is removed once applied"
+
+
+def test_a_live_senders_journal_is_applied_and_kept_and_a_torn_line_is_not_a_mark(mail_site, claimed):
+    digest_id, token, ids = claimed
+    with mail_site.app_context(), db.engine.connect() as connection:
+        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"))
+        mark(ids[0], token, NOW, "<zero@example.com>")
+        [journal] = journal_folder(connection).glob("*.marks")
+        with journal.open("a") as torn:
+            torn.write(f"{ids[1]}\t{token}\t2026-12-01 10:00:00")  # no line end: the write never finished
+        assert replay_journals(db.session) == 1
+        db.session.remove()
+        assert statuses(ids)[ids[0]] == ("sent", "<zero@example.com>")
+        assert statuses(ids)[ids[1]][0] == "claimed"
+        assert journal.exists(), "a live sender keeps its journal"
+        os.truncate(journal, 0)
+        mark.close()
