@@ -112,3 +112,29 @@ def test_a_live_senders_journal_is_applied_and_kept_and_a_torn_line_is_not_a_mar
         assert journal.exists(), "a live sender keeps its journal"
         os.truncate(journal, 0)
         mark.close()
+
+
+def test_postgresql_marks_are_pipelined_and_leave_the_connection_as_they_found_it(
+    mail_site, week, database_url
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("libpq's pipeline mode")
+    from psycopg import pq
+
+    with mail_site.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        token, ids = delivery.claim_batch(db.session, digest_id, DeliverySettings(), NOW)
+        with db.engine.connect() as connection:
+            mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"))
+            pgconn = connection.connection.dbapi_connection.pgconn
+            for row in ids:
+                mark(row, token, NOW, f"<{row}@example.com>")
+            assert pgconn.pipeline_status == pq.PipelineStatus.ON
+            mark.drain()
+            db.session.remove()
+            assert set(statuses(ids).values()) == {("sent", f"<{row}@example.com>") for row in ids}
+            mark.close()
+            assert pgconn.pipeline_status == pq.PipelineStatus.OFF
+            prepared = connection.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar()
+            assert prepared == 0, "the mark's statement is not left on a pooled connection"

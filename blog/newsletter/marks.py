@@ -30,6 +30,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from psycopg import pq
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.engine import Connection
@@ -46,6 +47,7 @@ except ImportError:  # no journals where there is no SQLite file to put them bes
 BUSY_RETRIES = 3  # more tries to mark rows sent when SQLite stays locked past its busy timeout
 JOURNAL_SECONDS = 0.25  # a journal's marks reach the database at least this often
 JOURNAL_ROWS = 1000  # or when this many wait
+DEPTH = 4  # PostgreSQL: marks on their way to the server before a sender waits for the oldest
 DELIVERIES = Delivery.__table__
 MARK_SENT = (
     DELIVERIES.update()
@@ -224,41 +226,72 @@ def replay_journals(session: Session) -> int:
 
 
 class PipelinedMarks:
-    """PostgreSQL (psycopg): send each mark at once, read its result when the next one goes."""
+    """PostgreSQL (psycopg): each mark goes onto the server's socket at once, in libpq's pipeline
+    mode, as a prepared statement in its own transaction; up to DEPTH of them may be on their
+    way before the sender waits for the oldest, so the commits (each waiting for the disk)
+    overlap the messages that follow instead of holding them up."""
 
     def __init__(self, connection: Connection) -> None:
         compiled = MARK_SENT.compile(dialect=postgresql_psycopg.dialect(paramstyle="numeric_dollar"))
-        self.sql = str(compiled).encode()
         self.order = compiled.positiontup
         self.constants = compiled.params
         # libpq's own connection: nothing else uses this one while the sender lives.
-        self.pgconn = connection.connection.dbapi_connection.pgconn
-        self.pending = False
+        self.connection, self.pgconn = connection, connection.connection.dbapi_connection.pgconn
+        self.name = f"weeknote_mark_sent_{secrets.token_hex(4)}".encode()  # unique on a pooled connection
+        self.problems: list[str] = []
+        self.pgconn.enter_pipeline_mode()
+        self.pgconn.send_prepare(self.name, str(compiled).encode())
+        self.on_their_way = 0  # transactions sent whose end (their Sync) has not been read
+        self._end_transaction()
 
     def __call__(self, delivery_id: int, token: str, sent_at: datetime, message_id: str) -> None:
-        self.drain()
         values = self.constants | {"row": delivery_id, "token": token, "sent_at": sent_at.isoformat(),
                                    "message_id": message_id}  # fmt: skip
         parameters = [None if values[name] is None else str(values[name]).encode() for name in self.order]
-        self.pgconn.send_query_params(self.sql, parameters)  # its own transaction: it ends in a Sync
-        while self.pgconn.flush():  # all of it on the server's socket before the next message goes
-            select.select([], [self.pgconn.socket], [])
-        self.pending = True
+        self.pgconn.send_query_prepared(self.name, parameters)
+        self._end_transaction()
+        self._read(DEPTH)
 
-    def drain(self) -> None:
-        """Wait for the mark sent last (its commit), and raise if the server refused it."""
-        if not self.pending:
-            return
-        self.pending = False
-        while self.pgconn.is_busy():  # wait outside libpq, so other threads run meanwhile
-            select.select([self.pgconn.socket], [], [])
-            self.pgconn.consume_input()
-        problems = []
-        while (result := self.pgconn.get_result()) is not None:
-            if result.error_message:
-                problems.append(result.error_message.decode(errors="replace"))
-        if problems:
+    def _end_transaction(self) -> None:
+        """End what was sent with a Sync (a transaction of its own) and put it all on the
+        server's socket before the next message goes."""
+        self.pgconn.pipeline_sync()
+        self.on_their_way += 1
+        while self.pgconn.flush():
+            select.select([], [self.pgconn.socket], [])
+
+    def _read(self, at_most: int) -> None:
+        """Read results until no more than `at_most` transactions are on their way; raise
+        MarkFailed for any the server refused."""
+        pgconn = self.pgconn
+        while self.on_their_way > at_most:
+            pgconn.consume_input()
+            if pgconn.is_busy():  # wait outside libpq, so other threads run meanwhile
+                select.select([pgconn.socket], [], [])
+                continue
+            result = pgconn.get_result()
+            if result is None:
+                continue  # the end of one statement's results
+            if result.status == pq.ExecStatus.PIPELINE_SYNC:
+                self.on_their_way -= 1
+            elif result.status == pq.ExecStatus.FATAL_ERROR:
+                self.problems.append(result.error_message.decode(errors="replace"))
+        if self.problems:
+            problems, self.problems = self.problems, []
             raise MarkFailed("; ".join(problems))
 
+    def drain(self) -> None:
+        """Wait until every mark sent is committed, and raise if the server refused one."""
+        self._read(0)
+
     def close(self) -> None:
-        self.drain()
+        """Drain, forget the statement and leave pipeline mode: the connection goes back to the pool."""
+        try:
+            self.drain()
+            self.pgconn.send_close_prepared(self.name)
+            self._end_transaction()
+            self._read(0)
+            self.pgconn.exit_pipeline_mode()
+        except BaseException:
+            self.connection.invalidate()  # in an unknown state: never back to the pool
+            raise
