@@ -32,7 +32,7 @@ from sqlalchemy import insert, select
 
 from blog import create_app
 from blog.extensions import db
-from blog.models import Digest, Post, Subscriber
+from blog.models import Digest, Post, Subscriber, as_utc
 from blog.newsletter import delivery
 from blog.newsletter.digests import create_digest
 from blog.newsletter.mailer import Recipient
@@ -149,16 +149,18 @@ def run_worker(env: dict, app, digest_id: int, count: int, processes: int = PROC
             queued_at = datetime.now(UTC)
             queue_digest(digest_id)
             while True:
-                db.session.remove()
-                digest = db.session.get(Digest, digest_id)
-                if digest.status == "sent":
+                status, sent_at = db.session.execute(
+                    select(Digest.status, Digest.sent_at).where(Digest.id == digest_id)
+                ).one()
+                db.session.commit()  # not idle in a transaction, which keeps PostgreSQL from pruning
+                if status == "sent":
                     break
                 if worker.poll() is not None:
                     raise SystemExit(f"the worker exited; see {env['LOG']}")
                 time.sleep(0.2)
             # From queueing to the moment the worker marked the digest sent (not to the poll
             # that saw it: polling more often would take CPU from the worker).
-            elapsed = (digest.sent_at - queued_at).total_seconds()
+            elapsed = (as_utc(sent_at) - queued_at).total_seconds()
             numbers = digest_counts(db.session, digest_id)
         # VmHWM is each process's peak RSS since it started: read once, at the end, so that
         # measuring takes no CPU from the worker while it sends.

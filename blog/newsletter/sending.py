@@ -131,6 +131,7 @@ def send_next_batch(digest_id: int, attempt: int = 0) -> datetime | None:
     if digest is None or digest.status != DigestStatus.SENDING:
         return None
     started = time.monotonic()
+    delivery.refresh_statistics(db.session)
     delivery.mark_progress(db.session, digest_id, datetime.now(UTC))
     pace = pace_from_app(settings)
     crew = None
