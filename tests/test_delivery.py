@@ -7,7 +7,7 @@ import time as clock
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from helpers import SITE, add_post, parts, rsa_key
+from helpers import SITE, add_post, add_subscribers, parts, rsa_key
 from servers import free_port
 from sqlalchemy import func, select
 
@@ -440,3 +440,27 @@ def test_workers_take_turns_on_sqlites_write_lock_in_the_kernel(app, database_ur
         got_it_at = os.read(read, 64)
         os.close(read)
         assert got_it_at and float(got_it_at) >= released
+
+
+def test_a_send_takes_fresh_statistics_after_a_large_fan_out(mail_site, week, database_url):
+    # Stale statistics made PostgreSQL scan the whole subscriber table for every batch.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's planner statistics")
+    from servers import wait_until
+    from sqlalchemy import text
+
+    def changed_since_analyze() -> dict[str, int]:
+        db.session.rollback()
+        statistics = "SELECT relname, n_mod_since_analyze FROM pg_stat_user_tables"
+        rows = db.session.execute(text(statistics + " WHERE relname IN ('delivery', 'subscriber')"))
+        return dict(rows.all())
+
+    with mail_site.app_context():
+        add_subscribers(500, prefix="imported")
+        db.session.commit()
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        wait_until(lambda: min(changed_since_analyze().values()) >= 500, 10, "the changes counted")
+        delivery.refresh_statistics(db.session)
+        assert changed_since_analyze() == {"delivery": 0, "subscriber": 0}
+        delivery.refresh_statistics(db.session)  # fresh: nothing to do, and no error
