@@ -3,6 +3,7 @@ sent, not taken over and sent again."""
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -138,3 +139,38 @@ def test_postgresql_marks_are_pipelined_and_leave_the_connection_as_they_found_i
             assert pgconn.pipeline_status == pq.PipelineStatus.OFF
             prepared = connection.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar()
             assert prepared == 0, "the mark's statement is not left on a pooled connection"
+
+
+def test_marks_that_cannot_be_applied_keep_their_rows_from_being_sent_again(
+    mail_site, week, smtp_server, database_url, monkeypatch
+):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("journals are for SQLite files")
+    from blog.newsletter import marks
+    from blog.newsletter.sending import send_next_batch
+
+    def disk_error(self, rows):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with mail_site.app_context():
+        due_schedule()
+        [digest_id] = run_dispatch(NOW)
+        monkeypatch.setattr(marks.JournaledMarks, "apply", disk_error)
+        with pytest.raises(sqlite3.OperationalError):
+            send_next_batch(digest_id)
+        monkeypatch.undo()
+        sent_first = len(smtp_server.messages)
+        assert sent_first >= 1
+        db.session.remove()
+        claimed = db.session.scalars(select(Delivery.id).where(Delivery.status == "claimed")).all()
+        assert len(claimed) == sent_first, "rows whose messages left keep their claims, not released"
+        later = datetime.now(UTC) + DeliverySettings().claim_timeout + timedelta(seconds=1)
+        token, taken = delivery.claim_batch(db.session, digest_id, DeliverySettings(), later)
+        assert not set(taken) & set(claimed)
+        assert {statuses(claimed)[row][0] for row in claimed} == {"sent"}
+        delivery.release(db.session, taken, token)
+        db.session.commit()
+        while send_next_batch(digest_id) is not None:
+            pass
+    received = sorted(str(message["To"]) for message in smtp_server.messages)
+    assert received == [f"reader{i}@example.com" for i in range(4)], "each once"

@@ -132,6 +132,10 @@ class DirectMarks:
     def drain(self) -> None:
         return None
 
+    def unapplied(self) -> set[int]:
+        """Rows marked sent whose marks are not yet in the database (a journal's)."""
+        return set()
+
     def close(self) -> None:
         return None
 
@@ -158,12 +162,14 @@ class JournaledMarks(DirectMarks):
         self.path = folder / f"{name}.marks"
         starting.rename(self.path)
         self.waiting: list = []
+        self.waiting_rows: list[int] = []
         self.applied_at = time.monotonic()
 
     def __call__(self, delivery_id: int, token: str, sent_at: datetime, message_id: str) -> None:
         stamp = self.process_time(sent_at)
         os.write(self.fd, f"{delivery_id}\t{token}\t{stamp}\t{message_id}\n".encode())
         self.waiting.append(self.parameters(delivery_id, token, stamp, message_id))
+        self.waiting_rows.append(delivery_id)
         if len(self.waiting) >= JOURNAL_ROWS or time.monotonic() - self.applied_at >= JOURNAL_SECONDS:
             self.drain()
 
@@ -172,8 +178,11 @@ class JournaledMarks(DirectMarks):
         if self.waiting:
             self.apply(self.waiting)
             os.ftruncate(self.fd, 0)  # appends go on at the new end
-            self.waiting = []
+            self.waiting, self.waiting_rows = [], []
         self.applied_at = time.monotonic()
+
+    def unapplied(self) -> set[int]:
+        return set(self.waiting_rows)
 
     def close(self) -> None:
         """Drain and remove the journal; one that cannot be drained is left for replay_journals."""
@@ -283,6 +292,9 @@ class PipelinedMarks:
     def drain(self) -> None:
         """Wait until every mark sent is committed, and raise if the server refused one."""
         self._read(0)
+
+    def unapplied(self) -> set[int]:
+        return set()  # on the server's socket: committed there, or refused
 
     def close(self) -> None:
         """Drain, forget the statement and leave pipeline mode: the connection goes back to the pool."""

@@ -148,7 +148,11 @@ class Crew:
                         session.rollback()
                         with contextlib.suppress(Exception):
                             mark_sent.drain()  # a mark on its way is the record that a message left
-                        delivery.release(session, ids, token)  # rows not yet tried go back to the queue
+                        # Rows not yet tried go back to the queue; a row whose mark is journaled
+                        # (it could not be applied) keeps its claim, for replay_journals.
+                        journaled = mark_sent.unapplied()
+                        untried = [row for row in ids if row not in journaled]
+                        delivery.release(session, untried, token)
                         raise
                     delivery.mark_progress(session, self.digest_id, now_utc())
                     pace = (gate.count - before) / max(time.monotonic() - started, 0.001)
