@@ -15,9 +15,9 @@ and made the senders queue for SQLite's one writer. A journal whose owner died i
 
 On PostgreSQL each commit waits for the write-ahead log to reach the disk. PipelinedMarks
 sends the UPDATE (its own transaction) and flushes it onto the server's socket at once, and
-reads its result only when the next mark goes: the server commits it even if the worker is
-killed a moment later, and the wait for the disk overlaps the next message's round trip to
-the relay instead of adding to it.
+reads the results of up to DEPTH marks later: the server commits each even if the worker is
+killed a moment later, and the waits for the disk overlap the next messages instead of
+adding to them. See "Marks on SQLite" and "Marks on PostgreSQL" in docs/architecture.md.
 """
 
 import os
@@ -30,7 +30,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from psycopg import pq
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.engine import Connection
@@ -241,6 +240,9 @@ class PipelinedMarks:
     overlap the messages that follow instead of holding them up."""
 
     def __init__(self, connection: Connection) -> None:
+        from psycopg import pq  # here: a worker on SQLite never loads the driver (8 MiB)
+
+        self.pq = pq
         compiled = MARK_SENT.compile(dialect=postgresql_psycopg.dialect(paramstyle="numeric_dollar"))
         self.order = compiled.positiontup
         self.constants = compiled.params
@@ -281,9 +283,9 @@ class PipelinedMarks:
             result = pgconn.get_result()
             if result is None:
                 continue  # the end of one statement's results
-            if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            if result.status == self.pq.ExecStatus.PIPELINE_SYNC:
                 self.on_their_way -= 1
-            elif result.status == pq.ExecStatus.FATAL_ERROR:
+            elif result.status == self.pq.ExecStatus.FATAL_ERROR:
                 self.problems.append(result.error_message.decode(errors="replace"))
         if self.problems:
             problems, self.problems = self.problems, []
