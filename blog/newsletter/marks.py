@@ -254,6 +254,7 @@ class PipelinedMarks:
         self.pgconn.send_prepare(self.name, str(compiled).encode())
         self.on_their_way = 0  # transactions sent whose end (their Sync) has not been read
         self._end_transaction()
+        self._read(0)  # prepared, or refused now, before any message depends on it
 
     def __call__(self, delivery_id: int, token: str, sent_at: datetime, message_id: str) -> None:
         values = self.constants | {"row": delivery_id, "token": token, "sent_at": sent_at.isoformat(),
