@@ -2,11 +2,12 @@
 
 Each (digest, subscriber) pair is one Delivery row. A sender claims a batch of rows
 with a conditional UPDATE (SKIP LOCKED on PostgreSQL), sends them over its SMTP
-connection (newsletter/senders.py), and commits each row as sent, with its Message-ID,
-right after the server accepts it. A claim older than the claim timeout (longer than a task may
-run) is taken over, so the rows of a killed worker are sent by another. The only
-possible duplicate is a message accepted by the server in the instant between its
-acceptance and its commit.
+connection (newsletter/senders.py), and records each row as sent, with its Message-ID,
+right after the server accepts it (newsletter/marks.py: a SQLite sender's journal, applied a
+few times a second; a PostgreSQL transaction on the server's socket). A claim older than the
+claim timeout (longer than a task may run) is taken over, once the journals are applied, so
+the rows of a killed worker are sent by another. The only possible duplicate is a message
+accepted by the server in the instant between its acceptance and its record.
 
 This module commits: each commit is the record that a message left, and that
 record is what makes a retry skip it.
