@@ -1,6 +1,7 @@
 """Marks on a SQLite file go through each sender's journal: what a killed sender journaled is
 sent, not taken over and sent again."""
 
+import fcntl
 import os
 import signal
 import sqlite3
@@ -174,3 +175,23 @@ def test_marks_that_cannot_be_applied_keep_their_rows_from_being_sent_again(
             pass
     received = sorted(str(message["To"]) for message in smtp_server.messages)
     assert received == [f"reader{i}@example.com" for i in range(4)], "each once"
+
+
+def test_replay_skips_damaged_lines_and_removes_journals_never_named(mail_site, claimed):
+    digest_id, token, ids = claimed
+    with mail_site.app_context():
+        folder = journal_folder(db.session)
+        folder.mkdir(exist_ok=True)
+        damaged = folder / "gone.marks"  # left by a machine that stopped mid-write
+        damaged.write_bytes(
+            b"\xff\xfe\x00garbage\n" + f"{ids[0]}\t{token}\t2026-12-01 10:00:00\t<a@b>\n".encode()
+        )
+        (folder / "killed-early.new").write_bytes(b"")
+        starting = folder / "starting.new"  # a sender between creating and naming its journal
+        with open(starting, "wb") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            assert replay_journals(db.session) == 1
+            assert starting.exists()
+        db.session.remove()
+        assert statuses(ids)[ids[0]] == ("sent", "<a@b>")
+        assert sorted(path.name for path in folder.iterdir()) == ["starting.new"]

@@ -20,6 +20,7 @@ killed a moment later, and the waits for the disk overlap the next messages inst
 adding to them. See "Marks on SQLite" and "Marks on PostgreSQL" in docs/architecture.md.
 """
 
+import contextlib
 import os
 import secrets
 import select
@@ -62,7 +63,7 @@ MARK_SENT = (
 
 
 class MarkFailed(Exception):
-    """PostgreSQL refused a mark that was sent one message earlier."""
+    """PostgreSQL refused a mark sent a few messages earlier."""
 
 
 def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], None]:
@@ -219,7 +220,7 @@ def replay_journals(session: Session) -> int:
                 pass  # its sender lives (or is stopped): its marks count, its journal stays
             with os.fdopen(os.dup(fd), "rb") as journal:
                 for line in journal.read().split(b"\n")[:-1]:  # a line without its end was not made
-                    fields = line.decode().split("\t")
+                    fields = line.decode(errors="replace").split("\t")  # damaged: matches no claim
                     if len(fields) == 4 and fields[0].isdigit():
                         rows.append(marker.parameters(int(fields[0]), *fields[1:]))
         if rows:
@@ -227,6 +228,10 @@ def replay_journals(session: Session) -> int:
                 session.connection().exec_driver_sql(marker.sql, rows)
         for path in orphans:
             path.unlink(missing_ok=True)
+        for path in folder.glob("*.new"):  # a sender killed before its journal had its name
+            with contextlib.suppress(OSError), open(path, "rb") as starting:
+                fcntl.flock(starting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                path.unlink()
     finally:
         for fd in opened:
             os.close(fd)
