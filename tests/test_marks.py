@@ -26,17 +26,22 @@ ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC)
 
 
+def claim_the_week() -> tuple[int, str, list[int]]:
+    """In an app context: the week's digest with its four rows claimed under one token."""
+    due_schedule()
+    [digest_id] = run_dispatch(NOW)
+    token, ids = delivery.claim_batch(db.session, digest_id, DeliverySettings(), NOW)
+    assert len(ids) == 4
+    return digest_id, token, ids
+
+
 @pytest.fixture
 def claimed(mail_site, week, database_url):
-    """The week's digest with its four rows claimed under one token: (token, row ids)."""
+    """claim_the_week() on SQLite: (digest id, token, row ids)."""
     if not database_url.startswith("sqlite"):
         pytest.skip("journals are for SQLite files; PostgreSQL marks are on its socket")
     with mail_site.app_context():
-        due_schedule()
-        [digest_id] = run_dispatch(NOW)
-        token, ids = delivery.claim_batch(db.session, digest_id, DeliverySettings(), NOW)
-        assert len(ids) == 4
-        return digest_id, token, ids
+        return claim_the_week()
 
 
 def statuses(ids: list[int]) -> dict[int, tuple]:
@@ -124,9 +129,7 @@ def test_postgresql_marks_are_pipelined_and_leave_the_connection_as_they_found_i
     from psycopg import pq
 
     with mail_site.app_context():
-        due_schedule()
-        [digest_id] = run_dispatch(NOW)
-        token, ids = delivery.claim_batch(db.session, digest_id, DeliverySettings(), NOW)
+        _, token, ids = claim_the_week()
         with db.engine.connect() as connection:
             mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"))
             pgconn = connection.connection.dbapi_connection.pgconn
