@@ -116,11 +116,19 @@ def record_carried(session: Session, digest_id: int, post_ids: list[int]) -> Non
     )
 
 
+def _status_is(status: DeliveryStatus):
+    """`status = value`, written as a range so a claim ordered by (status, id) can only be read
+    from the (digest, status, id) index: with an equality PostgreSQL's planner may serve the
+    order from the primary key instead, and when its statistics still say every row is pending
+    (they were taken at the fan-out) it walked past every row already sent, each batch."""
+    return and_(Delivery.status >= status, Delivery.status <= status)
+
+
 def _stale(digest_id: int, now: datetime, settings: DeliverySettings):
     """Rows claimed by a worker longer ago than a task may run: that worker is gone."""
     return and_(
         Delivery.digest_id == digest_id,
-        Delivery.status == DeliveryStatus.CLAIMED,
+        _status_is(DeliveryStatus.CLAIMED),
         Delivery.claimed_at < now - settings.claim_timeout,
     )
 
@@ -129,7 +137,7 @@ def _due(digest_id: int, now: datetime):
     """Pending rows that are not waiting out a retry's backoff."""
     return and_(
         Delivery.digest_id == digest_id,
-        Delivery.status == DeliveryStatus.PENDING,
+        _status_is(DeliveryStatus.PENDING),
         or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
     )
 
@@ -152,10 +160,7 @@ def claim_batch(
         for condition in (_stale(digest_id, now, settings), _due(digest_id, now)):
             wanted = (size or settings.batch_size) - len(ids)
             if wanted:
-                candidates = select(Delivery.id).where(condition).order_by(Delivery.id).limit(wanted)
-                if _dialect(session) == "postgresql":
-                    candidates = candidates.with_for_update(skip_locked=True)
-                ids += session.scalars(candidates)
+                ids += session.scalars(candidates(session, condition, wanted))
         if ids:
             # Conditional: a row another worker claimed meanwhile no longer matches (SQLite, too).
             session.execute(
@@ -168,6 +173,15 @@ def claim_batch(
         return token, []
     claimed = select(Delivery.id).where(Delivery.id.in_(ids), Delivery.claim_token == token)
     return token, list(session.scalars(claimed.order_by(Delivery.id)))
+
+
+def candidates(session: Session, condition, wanted: int):
+    """The first `wanted` rows a claim may take (`condition` one status), by id: on PostgreSQL
+    each locked, skipping those another worker is claiming. See _status_is for the order."""
+    query = select(Delivery.id).where(condition).order_by(Delivery.status, Delivery.id).limit(wanted)
+    if _dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return query
 
 
 DELIVERIES = Delivery.__table__

@@ -144,7 +144,11 @@ def send_next_batch(digest_id: int, attempt: int = 0) -> datetime | None:
         # Every connection busy elsewhere: look again when a lease could have been given back.
         come_back = datetime.now(UTC) + timedelta(seconds=settings.lease_ttl / 2)
     if leases:
-        crew = Crew(current_app._get_current_object(), digest_id, mailer_for(digest), settings, pace, leases,
+        mailer = mailer_for(digest)
+        # Nothing of this session's stays open while the senders work: on PostgreSQL an open
+        # transaction keeps every row version the claims pass over (docs/architecture.md).
+        db.session.commit()
+        crew = Crew(current_app._get_current_object(), digest_id, mailer, settings, pace, leases,
                     deadline=started + settings.task_seconds, attempt=attempt)  # fmt: skip
         try:
             crew.run()
