@@ -266,3 +266,30 @@ def test_the_console_shows_the_history_filters_and_lifts(mail_site, week, author
     page = console.get(f"/admin/subscribers/{person.id}/").text
     assert 'id="lift"' not in page and "<td>lifted</td><td>you</td>" in page
     assert subscriber(mail_site, "reader1@example.com").status == "active"
+
+
+def test_a_report_that_only_quotes_the_message_id_finds_the_copy(
+    app_factory, smtp_config, smtp_server, tmp_path
+):
+    # No bounce address (no VERP), and the report names the address the copy was forwarded to:
+    # only the Message-ID it quotes says which copy came back.
+    site = app_factory(SITE_URL="https://blog.example.com", MAIL_FROM="Weeknote <digest@blog.example.com>",
+                       MAIL_POSTAL_ADDRESS="1 Example Street", **smtp_config)  # fmt: skip
+    with site.app_context():
+        from helpers import add_subscribers
+
+        add_post("One", datetime.now(UTC) - timedelta(days=1))
+        add_subscribers(2)
+        db.session.commit()
+    send_digest_now(site)
+    envelope, first = copies(smtp_server)["reader0@example.com"]
+    _, second = copies(smtp_server)["reader1@example.com"]
+    # The first copy's row id with another key: a Message-ID we never sent.
+    guessed = re.sub(r"\.[^.@]+@", ".0000000000000000@", first)
+    assert guessed != first
+    output = ingest(site, tmp_path, dsn("forwarded@elsewhere.example", envelope, guessed))
+    assert output.strip().endswith("unmatched")
+    output = ingest(site, tmp_path, dsn("forwarded@elsewhere.example", envelope, second))
+    assert "suppressed" in output
+    assert subscriber(site, "reader1@example.com").status == "bounced"
+    assert subscriber(site, "reader0@example.com").status == "active"

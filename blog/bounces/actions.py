@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from blog.mail.message import copy_delivery_id
 from blog.models import (
     Delivery,
     DeliveryStatus,
@@ -108,7 +109,12 @@ def _resolve(session: Session, event: Event) -> tuple[Delivery | None, Subscribe
     """The copy and the subscriber an event is about, by the strongest evidence it carries."""
     delivery = session.get(Delivery, event.delivery_id) if event.delivery_id else None
     if delivery is None and event.message_id:
-        delivery = session.scalar(select(Delivery).where(Delivery.message_id == event.message_id))
+        # By the row the Message-ID names (message_id has no index: each one would cost every
+        # mark an index entry), if that row's copy carried it.
+        named = copy_delivery_id(event.message_id)
+        delivery = session.get(Delivery, named) if named is not None else None
+        if delivery is not None and delivery.message_id != event.message_id.strip():
+            delivery = None
     if delivery is not None:
         return delivery, delivery.subscriber
     subscriber = session.get(Subscriber, event.subscriber_id) if event.subscriber_id else None

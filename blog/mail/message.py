@@ -1,5 +1,6 @@
 """Build mail messages: multipart/alternative (text, then HTML), one From, Message-ID and Date."""
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -70,3 +71,18 @@ def list_headers(list_id: str, unsubscribe_url: str) -> dict[str, str]:
         "List-Unsubscribe": f"<{_check_header('List-Unsubscribe', unsubscribe_url)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+def copy_message_id(digest_id: int, delivery_id: int, key: str, domain: str) -> str:
+    """A digest copy's Message-ID: its delivery row's id in it (a bounce quoting it names the row),
+    and the digest's random key, which keeps it unique across sites and databases."""
+    return f"<digest-{digest_id}.{delivery_id}.{key}@{domain}>"
+
+
+COPY_MESSAGE_ID = re.compile(r"<digest-\d+\.(\d+)\.[^@<>]*@[^<>]+>")
+
+
+def copy_delivery_id(message_id: str) -> int | None:
+    """The delivery row a copy's Message-ID names, or None for any other Message-ID."""
+    found = COPY_MESSAGE_ID.fullmatch(message_id.strip())
+    return int(found.group(1)) if found else None

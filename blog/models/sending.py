@@ -108,7 +108,8 @@ class Delivery(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    # Not indexed: a bounce finds its row by the id in the Message-ID (mail.message.copy_delivery_id).
+    message_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
     # What came back after it was sent: the worst of hard-bounce, soft-bounce and complaint.
     bounce: Mapped[str | None] = mapped_column(String(12))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
 
-from blog.mail.message import HeaderInjectionError, build_message, list_headers
+from blog.mail.message import HeaderInjectionError, build_message, copy_message_id, list_headers
 from blog.mail.transport import PreparedMessage
 from blog.mail.verp import Sent, Verp
 from blog.models import Digest
@@ -80,7 +80,7 @@ class DigestMailer:
     def message_id(self, delivery_id: int) -> str:
         """Stable per delivery, so a rare duplicate carries the same Message-ID as the first; the
         digest's random key keeps it unique across sites and databases that share a domain."""
-        return f"<digest-{self.digest_id}.{delivery_id}.{self.message_key}@{self.sender.domain}>"
+        return copy_message_id(self.digest_id, delivery_id, self.message_key, self.sender.domain)
 
     def message_for(self, delivery_id: int, recipient: Recipient) -> PreparedMessage:
         url, preferences = self.unsubscribe_url(recipient), self.preferences_url(recipient)
