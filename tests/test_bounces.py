@@ -180,9 +180,8 @@ def _target(site, email):
         return Sent.DELIVERY, row.id
 
 
-def test_without_a_bounce_address_the_recipient_names_the_subscriber(
-    app_factory, smtp_config, smtp_server, tmp_path
-):
+def sent_without_a_bounce_address(app_factory, smtp_config):
+    """A site with no BOUNCE_ADDRESS (no VERP) that has sent a digest to two subscribers."""
     site = app_factory(SITE_URL="https://blog.example.com", MAIL_FROM="Weeknote <digest@blog.example.com>",
                        MAIL_POSTAL_ADDRESS="1 Example Street", **smtp_config)  # fmt: skip
     with site.app_context():
@@ -192,6 +191,13 @@ def test_without_a_bounce_address_the_recipient_names_the_subscriber(
         add_subscribers(2)
         db.session.commit()
     send_digest_now(site)
+    return site
+
+
+def test_without_a_bounce_address_the_recipient_names_the_subscriber(
+    app_factory, smtp_config, smtp_server, tmp_path
+):
+    site = sent_without_a_bounce_address(app_factory, smtp_config)
     envelope, message_id = copies(smtp_server)["reader1@example.com"]
     assert envelope == "digest@blog.example.com"
     output = ingest(site, tmp_path, dsn("reader1@example.com", envelope, "<not-stored@example.net>"))
@@ -273,15 +279,7 @@ def test_a_report_that_only_quotes_the_message_id_finds_the_copy(
 ):
     # No bounce address (no VERP), and the report names the address the copy was forwarded to:
     # only the Message-ID it quotes says which copy came back.
-    site = app_factory(SITE_URL="https://blog.example.com", MAIL_FROM="Weeknote <digest@blog.example.com>",
-                       MAIL_POSTAL_ADDRESS="1 Example Street", **smtp_config)  # fmt: skip
-    with site.app_context():
-        from helpers import add_subscribers
-
-        add_post("One", datetime.now(UTC) - timedelta(days=1))
-        add_subscribers(2)
-        db.session.commit()
-    send_digest_now(site)
+    site = sent_without_a_bounce_address(app_factory, smtp_config)
     envelope, first = copies(smtp_server)["reader0@example.com"]
     _, second = copies(smtp_server)["reader1@example.com"]
     # The first copy's row id with another key: a Message-ID we never sent.
