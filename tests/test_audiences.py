@@ -194,11 +194,13 @@ def test_the_console_shows_choices_tomorrows_slots_runs_and_any_audiences_previe
         reader("default", at=now)
         post("Recent ML", now - timedelta(days=1), tags=("ml",))
         db.session.commit()
-        # Placed in tomorrow's slots when due within a day: move the Berlin pair to an hour from now.
+        # Placed in tomorrow's slots when due within a day: move the Berlin pair to an hour from now,
+        # and everyone else out of the next two days, whatever the hour and day the suite runs at
+        # (Tokyo's Monday 08:00 is Sunday 23:00 UTC; New York's 1st at 07:00 is 12:00 UTC).
         tick(now)
-        berlin = db.session.scalars(select(Subscriber).where(Subscriber.timezone == "Europe/Berlin")).all()
-        for person in berlin:
-            person.next_send_at = now + timedelta(hours=1)
+        for person in db.session.scalars(select(Subscriber).where(Subscriber.next_send_at.is_not(None))):
+            berlin = person.timezone == "Europe/Berlin"
+            person.next_send_at = now + (timedelta(hours=1) if berlin else timedelta(days=2))
         db.session.commit()
     listing = client.get("/admin/subscribers/").text
     assert 'id="choice-counts-post">1<' in listing and 'id="choice-counts-weekly">4<' in listing
