@@ -47,7 +47,6 @@ def test_one_poll_suppresses_counts_and_unsubscribes(
 ):
     env = worker_env | BOUNCES | {"BOUNCE_MAILBOX": dovecot.url("imap"), "BOUNCE_POLL_INTERVAL": "1"}
     worker = processes(CeleryWorker, env, tmp_path / "worker.log")
-    processes(CeleryBeat, env, tmp_path / "beat.log")
     digest_id = send_digest_now(mail_site)
     smtp_server.wait_for(4)
     sent = copies(smtp_server)
@@ -59,6 +58,7 @@ def test_one_poll_suppresses_counts_and_unsubscribes(
     dovecot.append(arf("reader3@example.com", envelope, message_id))
     dovecot.append((FIXTURES / "out-of-office.eml").read_bytes())
     dovecot.append((FIXTURES / "not-a-report.eml").read_bytes())
+    processes(CeleryBeat, env, tmp_path / "beat.log")  # polls only once all five are in the mailbox
 
     # One poll reads all five, commits each outcome, then files it: the inbox keeps only the unknown one.
     wait_until(lambda: len(dovecot.messages("INBOX")) == 1, 60, "a poll of the bounce mailbox", interval=0.2)
