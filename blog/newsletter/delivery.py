@@ -17,11 +17,12 @@ import logging
 import secrets
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, or_, select, text, update
+from sqlalchemy import Integer, and_, any_, bindparam, case, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from blog.mail.transport import SendError
 from blog.models import (
@@ -165,14 +166,28 @@ def claim_batch(
             # Conditional: a row another worker claimed meanwhile no longer matches (SQLite, too).
             session.execute(
                 update(Delivery)
-                .where(Delivery.id.in_(ids), or_(_stale(digest_id, now, settings), _due(digest_id, now)))
+                .where(
+                    among(session, Delivery.id, ids),
+                    or_(_stale(digest_id, now, settings), _due(digest_id, now)),
+                )
                 .values(status=DeliveryStatus.CLAIMED, claim_token=token, claimed_at=now)
                 .execution_options(synchronize_session=False)
             )
     if not ids:
         return token, []
-    claimed = select(Delivery.id).where(Delivery.id.in_(ids), Delivery.claim_token == token)
+    claimed = select(Delivery.id).where(among(session, Delivery.id, ids), Delivery.claim_token == token)
     return token, list(session.scalars(claimed.order_by(Delivery.id)))
+
+
+def among(bind: Session | Connection, column, ids) -> ColumnElement:
+    """`column IN ids`. On PostgreSQL `column = ANY(:ids)`, an array in one parameter: an IN list
+    of a batch's thousand ids made a new statement each batch, which the driver converted and the
+    server parsed and planned anew (a fifth of a worker's time in the benchmark); this one
+    statement stays the same whatever the batch."""
+    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
+    if dialect.name != "postgresql":
+        return column.in_(ids)
+    return column == any_(bindparam(None, sorted(ids), type_=postgresql.ARRAY(Integer)))
 
 
 def candidates(session: Session, condition, wanted: int):
@@ -196,13 +211,17 @@ def claimed_rows(session: Session, ids: list[int]) -> list[tuple]:
     planner's statistics are stale, and PostgreSQL then hashed the whole subscriber table for
     every batch."""
     rows = session.execute(
-        select(Delivery.id, Delivery.attempts, Delivery.subscriber_id).where(Delivery.id.in_(ids))
+        select(Delivery.id, Delivery.attempts, Delivery.subscriber_id).where(among(session, Delivery.id, ids))
     ).all()
     people = {
         person[0]: person
         for person in session.execute(
             select(Subscriber.id, Subscriber.email, Subscriber.status, Subscriber.token_secret).where(
-                Subscriber.id.in_({row.subscriber_id for row in rows if row.subscriber_id is not None})
+                among(
+                    session,
+                    Subscriber.id,
+                    {row.subscriber_id for row in rows if row.subscriber_id is not None},
+                )
             )
         )
     }
@@ -291,7 +310,7 @@ def release(
         if ids:
             connection.execute(
                 DELIVERIES.update()
-                .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.claim_token == token)
+                .where(among(connection, DELIVERIES.c.id, ids), DELIVERIES.c.claim_token == token)
                 .values(status=DeliveryStatus.PENDING, claim_token=None, claimed_at=None)
                 .values(error=error, next_attempt_at=retry_at)
             )
