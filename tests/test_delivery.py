@@ -505,7 +505,7 @@ def test_a_claim_late_in_a_digest_reads_only_the_rows_it_takes(mail_site, week, 
 
 def test_a_batchs_ids_go_to_postgresql_as_one_parameter(mail_site, week, database_url):
     # An IN list of a batch's ids was a new statement for every batch, with a parameter per row:
-    # the driver converted it and the server parsed and planned it anew (a fifth of a worker's time).
+    # the driver converted it and the server parsed and planned it anew.
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's arrays")
     from sqlalchemy import event

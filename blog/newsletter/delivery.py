@@ -182,10 +182,8 @@ def claim_batch(
 def among(bind: Session | Connection, column, ids) -> ColumnElement:
     """`column IN ids`. On PostgreSQL `column = ANY(:ids)`, an array in one parameter: an IN list
     of a batch's thousand ids made a new statement each batch, which the driver converted and the
-    server parsed and planned anew (a fifth of a worker's time in the benchmark); this one
-    statement stays the same whatever the batch."""
-    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
-    if dialect.name != "postgresql":
+    server parsed and planned anew; this one statement stays the same whatever the batch."""
+    if (bind.dialect.name if isinstance(bind, Connection) else _dialect(bind)) != "postgresql":
         return column.in_(ids)
     return column == any_(bindparam(None, sorted(ids), type_=postgresql.ARRAY(Integer)))
 
