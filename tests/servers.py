@@ -193,21 +193,35 @@ class MailHandler:
         self.throttled = 0  # messages answered with throttle_reply
         self.sessions = self.peak_sessions = 0
         self.accepted_at: list[float] = []  # time.monotonic() of each acceptance
+        self.accepted_on: list[int] = []  # the connection (numbered from 1) each message came on
+        self.quit: set[int] = set()  # connections the client ended with QUIT
+        self.opened = 0  # connections ever opened
+        self.open: set[int] = set()  # the connections open now
 
-    def session_opened(self) -> None:
+    def session_opened(self) -> int:
+        """Count a new connection; returns its number."""
         with self.arrived:
             self.sessions += 1
             self.peak_sessions = max(self.peak_sessions, self.sessions)
+            self.opened += 1
+            self.open.add(self.opened)
+            return self.opened
 
-    def session_closed(self) -> None:
+    def session_closed(self, number: int) -> None:
         with self.arrived:
             self.sessions -= 1
+            self.open.discard(number)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
         return responses
+
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        with self.arrived:
+            self.quit.add(server.number)
+        return "221 Bye"
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
         if self.mail_reply:
@@ -239,6 +253,7 @@ class MailHandler:
         message = email.message_from_bytes(envelope.original_content, policy=default_policy)
         with self.arrived:
             self.accepted_at.append(time.monotonic())
+            self.accepted_on.append(server.number)
             self.messages.append(message)
             self.raw.append(envelope.original_content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
@@ -251,15 +266,17 @@ class RelaySMTP(SMTP):
     reply_delay (a round trip: later commands are still read and answered in order meanwhile),
     and the connection closed after a 421 as RFC 5321 says."""
 
+    number = 0  # the connection's number, given by the handler
+
     def connection_made(self, transport) -> None:
         first = self.transport is None
         super().connection_made(transport)
         if first:
-            self.event_handler.session_opened()
+            self.number = self.event_handler.session_opened()
 
     def connection_lost(self, error) -> None:
         super().connection_lost(error)
-        self.event_handler.session_closed()
+        self.event_handler.session_closed(self.number)
 
     async def push(self, status) -> None:
         response = status.encode() if isinstance(status, str) else status
