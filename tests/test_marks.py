@@ -1,5 +1,5 @@
-"""Marks on a SQLite file go through each sender's journal: what a killed sender journaled is
-sent, not taken over and sent again."""
+"""Marks go through each sender's journal (a file beside a SQLite database; a list in Redis on
+PostgreSQL): what a killed sender journaled is sent, not taken over and sent again."""
 
 import fcntl
 import os
@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import select
 from test_delivery import due_schedule
 
@@ -19,6 +20,7 @@ from blog.extensions import db
 from blog.models import Delivery
 from blog.newsletter import delivery
 from blog.newsletter.marks import journal_folder, replay_journals, sent_marker
+from blog.newsletter.postgres_marks import JOURNALS
 from blog.newsletter.sending import run_dispatch
 from blog.newsletter.settings import DeliverySettings
 
@@ -39,9 +41,26 @@ def claim_the_week() -> tuple[int, str, list[int]]:
 def claimed(mail_site, week, database_url):
     """claim_the_week() on SQLite: (digest id, token, row ids)."""
     if not database_url.startswith("sqlite"):
-        pytest.skip("journals are for SQLite files; PostgreSQL marks are on its socket")
+        pytest.skip("journals in files are for SQLite")
     with mail_site.app_context():
         return claim_the_week()
+
+
+@pytest.fixture
+def journal(mail_site, week, database_url, request):
+    """Where a sender's marks go first on this database, and the week claimed:
+    (Redis URL or None, lines(), digest id, token, row ids)."""
+    redis_url = request.getfixturevalue("redis_url") if database_url.startswith("postgresql") else None
+
+    def lines() -> list[str]:
+        if redis_url is None:
+            return [line for path in journal_folder(db.session).glob("*.marks")
+                    for line in path.read_text().splitlines()]  # fmt: skip
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+        return [line for key in client.scan_iter(JOURNALS + "*") for line in client.lrange(key, 0, -1)]
+
+    with mail_site.app_context():
+        return (redis_url, lines, *claim_the_week())
 
 
 def statuses(ids: list[int]) -> dict[int, tuple]:
@@ -50,21 +69,22 @@ def statuses(ids: list[int]) -> dict[int, tuple]:
     return {row_id: (status, message_id) for row_id, status, message_id in rows}
 
 
-def test_marks_reach_the_database_within_a_moment_and_at_drain(mail_site, claimed):
-    digest_id, token, ids = claimed
+def test_marks_reach_the_database_within_a_moment_and_at_drain(mail_site, journal):
+    redis_url, lines, digest_id, token, ids = journal
     with mail_site.app_context(), db.engine.connect() as connection:
-        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"))
-        [journal] = journal_folder(connection).glob("*.marks")
+        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"), redis_url)
         mark(ids[0], token, NOW, "<one@example.com>")
-        assert journal.read_text().startswith(f"{ids[0]}\t{token}\t")
+        [line] = lines()
+        assert line.startswith(f"{ids[0]}\t{token}\t")
         db.session.remove()
         assert statuses(ids)[ids[0]][0] == "claimed"  # journaled, not yet applied
         mark.drain()
         db.session.remove()
         assert statuses(ids)[ids[0]] == ("sent", "<one@example.com>")
-        assert journal.read_text() == ""  # applied: the journal is emptied
+        assert lines() == []  # applied: the journal is emptied
         mark.close()
-        assert not journal.exists()
+        if redis_url is None:
+            assert not list(journal_folder(db.session).glob("*.marks")), "removed when its sender ends"
 
 
 KILLED_SENDER = """
@@ -73,10 +93,10 @@ KILLED_SENDER = """
     from blog import create_app
     from blog.extensions import db
     from blog.newsletter.marks import sent_marker
-    url, instance, token, *rows = sys.argv[1:]
+    url, instance, redis_url, token, *rows = sys.argv[1:]
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "INSTANCE_PATH": instance})
     with app.app_context(), db.engine.connect() as connection:
-        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"))
+        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"), redis_url or None)
         for row in rows:
             mark(int(row), token, datetime.now(UTC), f"<{row}@example.com>")
         os.kill(os.getpid(), signal.SIGKILL)  # before the marks reach the database
@@ -84,24 +104,30 @@ KILLED_SENDER = """
 
 
 def test_a_killed_senders_journal_is_applied_before_its_rows_are_taken_over(
-    mail_site, claimed, database_url, tmp_path
+    mail_site, journal, database_url, tmp_path
 ):
-    digest_id, token, ids = claimed
+    redis_url, lines, digest_id, token, ids = journal
     sender = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(KILLED_SENDER), database_url, str(tmp_path / "instance"),
-         token, *map(str, ids[:3])],
+         redis_url or "", token, *map(str, ids[:3])],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert sender.returncode == -signal.SIGKILL, sender.stderr
     with mail_site.app_context():
-        [journal] = journal_folder(db.session).glob("*.marks")
+        assert len(lines()) == 3
         assert all(status == "claimed" for status, _ in statuses(ids).values())
-        later = NOW + DeliverySettings().claim_timeout + timedelta(seconds=1)
-        _, taken = delivery.claim_batch(db.session, digest_id, DeliverySettings(), later)
+        settings = DeliverySettings(redis_url=redis_url)
+        later = NOW + settings.claim_timeout + timedelta(seconds=1)
+        _, taken = delivery.claim_batch(db.session, digest_id, settings, later)
         assert taken == [ids[3]], "only the row whose message never left is sent again"
         sent = [("sent", f"<{row}@example.com>") for row in ids[:3]]
         assert [statuses(ids)[row] for row in ids[:3]] == sent
-        assert not journal.exists(), "a dead sender's journal is removed once applied"
+        if redis_url is None:
+            assert lines() == [], "a dead sender's journal is removed once applied"
+        else:  # it expires once every claim it could name is long stale
+            client = redis.Redis.from_url(redis_url)
+            [key] = client.keys(JOURNALS + "*")
+            assert 0 < client.pttl(key) <= settings.journal_seconds * 1000
 
 
 def test_a_live_senders_journal_is_applied_and_kept_and_a_torn_line_is_not_a_mark(mail_site, claimed):
@@ -198,3 +224,62 @@ def test_replay_skips_damaged_lines_and_removes_journals_never_named(mail_site, 
         db.session.remove()
         assert statuses(ids)[ids[0]] == ("sent", "<a@b>")
         assert sorted(path.name for path in folder.iterdir()) == ["starting.new"]
+
+
+@pytest.fixture
+def redis_journal(journal):
+    """journal, on PostgreSQL only: (Redis URL, lines(), digest id, token, row ids)."""
+    if journal[0] is None:
+        pytest.skip("PostgreSQL's journals are in Redis")
+    return journal
+
+
+def test_when_the_journals_redis_dies_each_mark_is_committed_before_the_next_message(
+    mail_site, redis_journal, redis_server
+):
+    redis_url, lines, digest_id, token, ids = redis_journal
+    with mail_site.app_context(), db.engine.connect() as connection:
+        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"), redis_url)
+        mark(ids[0], token, NOW, "<0@example.com>")
+        redis_server.kill()
+        try:
+            # The kernel may still take the first write after the kill; a write that fails is
+            # committed before the call returns, with every mark before it.
+            for count, row in enumerate(ids[1:3], start=2):
+                mark(row, token, NOW, f"<{row}@example.com>")
+                db.session.remove()
+                if mark.link is None:  # this write failed
+                    assert [statuses(ids)[done][0] for done in ids[:count]] == ["sent"] * count
+            assert mark.link is None, "the journal's Redis is gone: a write to it failed"
+            mark(ids[3], token, NOW, "<3@example.com>")
+            db.session.remove()
+            assert statuses(ids)[ids[3]] == ("sent", "<3@example.com>"), "committed before the call returned"
+            mark.close()
+        finally:
+            redis_server.start()
+
+
+def test_stale_rows_wait_while_the_journals_cannot_be_read(mail_site, redis_journal, redis_server):
+    redis_url, lines, digest_id, token, ids = redis_journal
+    with mail_site.app_context():
+        settings = DeliverySettings(redis_url=redis_url)
+        later = NOW + settings.claim_timeout + timedelta(seconds=1)
+        redis_server.kill()
+        try:
+            assert delivery.claim_batch(db.session, digest_id, settings, later)[1] == []
+        finally:
+            redis_server.start()
+        assert delivery.claim_batch(db.session, digest_id, settings, later)[1] == ids
+
+
+def test_replay_from_redis_skips_damaged_lines(mail_site, redis_journal):
+    redis_url, lines, digest_id, token, ids = redis_journal
+    client = redis.Redis.from_url(redis_url)
+    client.rpush(JOURNALS + "gone", b"\xff\xfe\x00garbage", f"{ids[0]}\t{token}\tnot a time\t<x@y>",
+                 f"{ids[1]}\t{token}\t2026-12-01T10:00:00+00:00\t<a@b>")  # fmt: skip
+    client.set(JOURNALS + "not-a-list", "ignored")
+    with mail_site.app_context():
+        assert replay_journals(db.session, redis_url) == 1
+        db.session.remove()
+        assert statuses(ids)[ids[1]] == ("sent", "<a@b>")
+        assert statuses(ids)[ids[0]][0] == "claimed"

@@ -153,12 +153,20 @@ def claim_batch(
     the digest, and the last batches of a 100,000-recipient digest would each read them all.
     """
     token = secrets.token_hex(16)
-    stale = select(Delivery.id).where(_stale(digest_id, now, settings)).limit(1)
-    if journal_folder(session) is not None and session.scalar(stale) is not None:
-        replay_journals(session)  # what the stale claims' senders journaled as sent is sent
+    stale = _stale(digest_id, now, settings)
+    journaled = journal_folder(session) is not None or settings.redis_url
+    # What the stale claims' senders journaled as sent is sent; journals that cannot be read
+    # (Redis away) may hold the only record of a message: then the stale rows wait.
+    if (
+        journaled
+        and session.scalar(select(Delivery.id).where(stale).limit(1)) is not None
+        and replay_journals(session, settings.redis_url) is None
+    ):
+        stale = None
+    takeable = [condition for condition in (stale, _due(digest_id, now)) if condition is not None]
     with writing(session):
         ids: list[int] = []
-        for condition in (_stale(digest_id, now, settings), _due(digest_id, now)):
+        for condition in takeable:
             wanted = (size or settings.batch_size) - len(ids)
             if wanted:
                 ids += session.scalars(candidates(session, condition, wanted))
@@ -166,10 +174,7 @@ def claim_batch(
             # Conditional: a row another worker claimed meanwhile no longer matches (SQLite, too).
             session.execute(
                 update(Delivery)
-                .where(
-                    among(session, Delivery.id, ids),
-                    or_(_stale(digest_id, now, settings), _due(digest_id, now)),
-                )
+                .where(among(session, Delivery.id, ids), or_(*takeable))
                 .values(status=DeliveryStatus.CLAIMED, claim_token=token, claimed_at=now)
                 .execution_options(synchronize_session=False)
             )

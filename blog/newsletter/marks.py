@@ -6,24 +6,19 @@ the server accepts a message and before the next message's content goes on that 
 and what it does before it returns survives a kill of the worker: so a kill leaves at most
 one accepted message unrecorded per connection.
 
-On a SQLite file, JournaledMarks appends each mark to a journal file of its own beside the
-database (one write to the kernel, which keeps it when the process is killed, as it keeps
-SQLite's own WAL with synchronous=NORMAL) and applies the marks to the database together, a
-few times a second, in one transaction: one commit per message was most of a message's cost,
-and made the senders queue for SQLite's one writer. A journal whose owner died is applied
-(replay_journals) before any of its rows can be taken over.
-
-On PostgreSQL each commit waits for the write-ahead log to reach the disk. PipelinedMarks
-sends the UPDATE (its own transaction) and flushes it onto the server's socket at once, and
-reads the results of up to DEPTH marks later: the server commits each even if the worker is
-killed a moment later, and the waits for the disk overlap the next messages instead of
-adding to them. See "Marks on SQLite" and "Marks on PostgreSQL" in docs/architecture.md.
+A commit per message was most of a message's cost, so the marks go to a journal first (one
+write per mark, which the kernel keeps when the process is killed) and reach the database
+together, a few times a second, in one transaction. A journal whose owner died is applied
+(replay_journals) before any of its rows can be taken over. On a SQLite file, JournaledMarks
+keeps each sender's journal in a file beside the database. On PostgreSQL the journal is a
+list in the worker's Redis, which every worker machine reads (newsletter/postgres_marks.py);
+without Redis, each mark is its own transaction, pipelined. See "Marks on SQLite" and "Marks
+on PostgreSQL" in docs/architecture.md.
 """
 
 import contextlib
 import os
 import secrets
-import select
 import sqlite3
 import threading
 import time
@@ -32,11 +27,11 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import bindparam
-from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from blog.models import Delivery, DeliveryStatus
+from blog.newsletter.settings import DeliverySettings
 from blog.newsletter.writer_lock import sqlite_file, writer_lock, writing
 
 try:
@@ -47,7 +42,6 @@ except ImportError:  # no journals where there is no SQLite file to put them bes
 BUSY_RETRIES = 3  # more tries to mark rows sent when SQLite stays locked past its busy timeout
 JOURNAL_SECONDS = 0.25  # a journal's marks reach the database at least this often
 JOURNAL_ROWS = 1000  # or when this many wait
-DEPTH = 4  # PostgreSQL: marks on their way to the server before a sender waits for the oldest
 DELIVERIES = Delivery.__table__
 MARK_SENT = (
     DELIVERIES.update()
@@ -66,12 +60,20 @@ class MarkFailed(Exception):
     """PostgreSQL refused a mark sent a few messages earlier."""
 
 
-def sent_marker(connection: Connection) -> Callable[[int, str, datetime, str], None]:
+def sent_marker(
+    connection: Connection, redis_url: str | None = None, keep: float = DeliverySettings().journal_seconds
+) -> Callable[[int, str, datetime, str], None]:
     """A function that marks one row sent, if this sender still holds its claim, on a connection
     in autocommit mode; its `drain()` waits until every mark made is in the database, and
-    `close()` drains and lets go of what the marker holds."""
+    `close()` drains and lets go of what the marker holds. On PostgreSQL the journal is in the
+    Redis at `redis_url` and outlives its sender by `keep` seconds (twice the claim timeout)."""
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-        return PipelinedMarks(connection)
+        # Here, not above: a worker on SQLite never loads the driver (8 MiB).
+        from blog.newsletter import postgres_marks
+
+        if redis_url:
+            return postgres_marks.RedisJournal(connection, redis_url, keep)
+        return postgres_marks.PipelinedMarks(connection)
     folder = journal_folder(connection)
     if folder is not None:
         return JournaledMarks(connection, folder)
@@ -196,11 +198,16 @@ class JournaledMarks(DirectMarks):
             self.fd = None
 
 
-def replay_journals(session: Session) -> int:
-    """Apply the marks in every sender's journal beside this SQLite file, and remove the
-    journals whose sender is gone; returns how many marks were read. Run before rows are taken
-    over from a sender whose claim went stale: a mark it journaled is the record that the
-    message left, even if the sender died before it reached the database."""
+def replay_journals(session: Session, redis_url: str | None = None) -> int | None:
+    """Apply the marks in every sender's journal: beside this SQLite file (removing the
+    journals whose sender is gone), or, on PostgreSQL, in the Redis at `redis_url`. Returns
+    how many marks were read, or None when the journals could not be read. Run before rows are
+    taken over from a sender whose claim went stale: a mark it journaled is the record that
+    the message left, even if the sender died before it reached the database."""
+    if redis_url and session.get_bind().dialect.name == "postgresql":
+        from blog.newsletter.postgres_marks import replay_redis_journals  # loads the driver
+
+        return replay_redis_journals(session, redis_url)
     folder = journal_folder(session)
     if folder is None or not folder.is_dir():
         return 0
@@ -236,82 +243,3 @@ def replay_journals(session: Session) -> int:
         for fd in opened:
             os.close(fd)
     return len(rows)
-
-
-class PipelinedMarks:
-    """PostgreSQL (psycopg): each mark goes onto the server's socket at once, in libpq's pipeline
-    mode, as a prepared statement in its own transaction; up to DEPTH of them may be on their
-    way before the sender waits for the oldest, so the commits (each waiting for the disk)
-    overlap the messages that follow instead of holding them up."""
-
-    def __init__(self, connection: Connection) -> None:
-        from psycopg import pq  # here: a worker on SQLite never loads the driver (8 MiB)
-
-        self.pq = pq
-        compiled = MARK_SENT.compile(dialect=postgresql_psycopg.dialect(paramstyle="numeric_dollar"))
-        self.order = compiled.positiontup
-        self.constants = compiled.params
-        # libpq's own connection: nothing else uses this one while the sender lives.
-        self.connection, self.pgconn = connection, connection.connection.dbapi_connection.pgconn
-        self.name = f"weeknote_mark_sent_{secrets.token_hex(4)}".encode()  # unique on a pooled connection
-        self.problems: list[str] = []
-        self.pgconn.enter_pipeline_mode()
-        self.pgconn.send_prepare(self.name, str(compiled).encode())
-        self.on_their_way = 0  # transactions sent whose end (their Sync) has not been read
-        self._end_transaction()
-        self._read(0)  # prepared, or refused now, before any message depends on it
-
-    def __call__(self, delivery_id: int, token: str, sent_at: datetime, message_id: str) -> None:
-        values = self.constants | {"row": delivery_id, "token": token, "sent_at": sent_at.isoformat(),
-                                   "message_id": message_id}  # fmt: skip
-        parameters = [None if values[name] is None else str(values[name]).encode() for name in self.order]
-        self.pgconn.send_query_prepared(self.name, parameters)
-        self._end_transaction()
-        self._read(DEPTH)
-
-    def _end_transaction(self) -> None:
-        """End what was sent with a Sync (a transaction of its own) and put it all on the
-        server's socket before the next message goes."""
-        self.pgconn.pipeline_sync()
-        self.on_their_way += 1
-        while self.pgconn.flush():
-            select.select([], [self.pgconn.socket], [])
-
-    def _read(self, at_most: int) -> None:
-        """Read results until no more than `at_most` transactions are on their way; raise
-        MarkFailed for any the server refused."""
-        pgconn = self.pgconn
-        while self.on_their_way > at_most:
-            pgconn.consume_input()
-            if pgconn.is_busy():  # wait outside libpq, so other threads run meanwhile
-                select.select([pgconn.socket], [], [])
-                continue
-            result = pgconn.get_result()
-            if result is None:
-                continue  # the end of one statement's results
-            if result.status == self.pq.ExecStatus.PIPELINE_SYNC:
-                self.on_their_way -= 1
-            elif result.status == self.pq.ExecStatus.FATAL_ERROR:
-                self.problems.append(result.error_message.decode(errors="replace"))
-        if self.problems:
-            problems, self.problems = self.problems, []
-            raise MarkFailed("; ".join(problems))
-
-    def drain(self) -> None:
-        """Wait until every mark sent is committed, and raise if the server refused one."""
-        self._read(0)
-
-    def unapplied(self) -> set[int]:
-        return set()  # on the server's socket: committed there, or refused
-
-    def close(self) -> None:
-        """Drain, forget the statement and leave pipeline mode: the connection goes back to the pool."""
-        try:
-            self.drain()
-            self.pgconn.send_close_prepared(self.name)
-            self._end_transaction()
-            self._read(0)
-            self.pgconn.exit_pipeline_mode()
-        except BaseException:
-            self.connection.invalidate()  # in an unknown state: never back to the pool
-            raise

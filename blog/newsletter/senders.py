@@ -124,7 +124,8 @@ class Crew:
         # Outcomes go through one connection, marks through another in autocommit mode (one
         # round trip a message); both live as long as the sender.
         with engine.connect() as connection, engine.connect() as marking:
-            mark_sent = sent_marker(marking.execution_options(isolation_level="AUTOCOMMIT"))
+            autocommit = marking.execution_options(isolation_level="AUTOCOMMIT")
+            mark_sent = sent_marker(autocommit, settings.redis_url, settings.journal_seconds)
             try:
                 while self.keep_going(lease):
                     now = now_utc()

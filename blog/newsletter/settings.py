@@ -17,6 +17,7 @@ class DeliverySettings:
     parallel: int = 2  # batch task chains per digest (DELIVERY_PARALLEL): they share the connections
     rates: tuple[tuple[int, int], ...] = ()  # SMTP_RATE_LIMIT as (messages, seconds) pairs
     post_mail_delay: timedelta = timedelta(minutes=10)  # POST_MAIL_DELAY: every-post mail waits this
+    redis_url: str | None = None  # REDIS_URL: the pace, and the marks journaled on PostgreSQL
 
     @classmethod
     def from_config(cls, config) -> "DeliverySettings":
@@ -29,6 +30,7 @@ class DeliverySettings:
             parallel=max(1, int(config["DELIVERY_PARALLEL"])),
             rates=tuple(config["SMTP_RATES"]),
             post_mail_delay=timedelta(minutes=float(config["POST_MAIL_DELAY"])),
+            redis_url=config.get("REDIS_URL") or None,
         )
 
     def backoff(self, attempts: int) -> timedelta:
@@ -46,6 +48,12 @@ class DeliverySettings:
         """How long a task sends before it hands over to the next in its chain: well inside
         Celery's time limit (half the claim timeout), so its claims never go stale."""
         return self.claim_timeout.total_seconds() * 0.4
+
+    @property
+    def journal_seconds(self) -> float:
+        """How long a sender's journal outlives it (PostgreSQL's, in Redis): twice the claim
+        timeout, so its marks are there when its rows go stale and are taken over."""
+        return 2 * self.claim_timeout.total_seconds()
 
     @property
     def lease_ttl(self) -> float:
