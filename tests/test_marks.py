@@ -172,21 +172,28 @@ def test_postgresql_marks_are_pipelined_and_leave_the_connection_as_they_found_i
 
 
 def test_marks_that_cannot_be_applied_keep_their_rows_from_being_sent_again(
-    mail_site, week, smtp_server, database_url, monkeypatch
+    mail_site, journal, smtp_server, monkeypatch
 ):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("journals are for SQLite files")
-    from blog.newsletter import marks
+    redis_url, lines, digest_id, token, ids = journal
+    from blog.newsletter import marks, postgres_marks
     from blog.newsletter.sending import send_next_batch
 
-    def disk_error(self, rows):
-        raise sqlite3.OperationalError("disk I/O error")
+    if redis_url is None:
+        journaled, error = marks.JournaledMarks, sqlite3.OperationalError("disk I/O error")
+    else:
+        import psycopg
+
+        mail_site.config["REDIS_URL"] = redis_url  # a worker's settings: the journal in Redis
+        journaled, error = postgres_marks.RedisJournal, psycopg.OperationalError("server closed it")
+
+    def database_error(self, rows):
+        raise error
 
     with mail_site.app_context():
-        due_schedule()
-        [digest_id] = run_dispatch(NOW)
-        monkeypatch.setattr(marks.JournaledMarks, "apply", disk_error)
-        with pytest.raises(sqlite3.OperationalError):
+        delivery.release(db.session, ids, token)  # the week's rows, due again
+        db.session.commit()
+        monkeypatch.setattr(journaled, "apply", database_error)
+        with pytest.raises(type(error)):
             send_next_batch(digest_id)
         monkeypatch.undo()
         sent_first = len(smtp_server.messages)
@@ -194,8 +201,9 @@ def test_marks_that_cannot_be_applied_keep_their_rows_from_being_sent_again(
         db.session.remove()
         claimed = db.session.scalars(select(Delivery.id).where(Delivery.status == "claimed")).all()
         assert len(claimed) == sent_first, "rows whose messages left keep their claims, not released"
-        later = datetime.now(UTC) + DeliverySettings().claim_timeout + timedelta(seconds=1)
-        token, taken = delivery.claim_batch(db.session, digest_id, DeliverySettings(), later)
+        settings = DeliverySettings(redis_url=redis_url)
+        later = datetime.now(UTC) + settings.claim_timeout + timedelta(seconds=1)
+        token, taken = delivery.claim_batch(db.session, digest_id, settings, later)
         assert not set(taken) & set(claimed)
         assert {statuses(claimed)[row][0] for row in claimed} == {"sent"}
         delivery.release(db.session, taken, token)

@@ -108,8 +108,7 @@ class RedisJournal:
     def drain(self) -> None:
         """Commit the marks made, then empty the journal."""
         if self.waiting:
-            with self.cursor.connection.transaction():  # the connection is in autocommit mode
-                self.cursor.execute(APPLY, columns(self.waiting))
+            self.apply(self.waiting)
             self.waiting = []
             if self.link is not None:
                 try:
@@ -121,6 +120,11 @@ class RedisJournal:
                 except (redis.RedisError, OSError) as error:
                     self._without_redis(error)
         self.applied_at = time.monotonic()
+
+    def apply(self, marks: list[tuple[int, str, datetime, str]]) -> None:
+        """Run the marks in one transaction and commit."""
+        with self.cursor.connection.transaction():  # the connection is in autocommit mode
+            self.cursor.execute(APPLY, columns(marks))
 
     def _without_redis(self, error: Exception) -> None:
         log.warning("marks go to PostgreSQL one by one: the journal's Redis failed: %s", error)
