@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from test_delivery import due_schedule
 from blog.extensions import db
 from blog.models import Delivery
 from blog.newsletter import delivery
-from blog.newsletter.marks import journal_folder, replay_journals, sent_marker
+from blog.newsletter.marks import JournalsUnavailable, journal_folder, replay_journals, sent_marker
 from blog.newsletter.postgres_marks import JOURNALS
 from blog.newsletter.sending import run_dispatch
 from blog.newsletter.settings import DeliverySettings
@@ -72,7 +73,9 @@ def statuses(ids: list[int]) -> dict[int, tuple]:
 def test_marks_reach_the_database_within_a_moment_and_at_drain(mail_site, journal):
     redis_url, lines, digest_id, token, ids = journal
     with mail_site.app_context(), db.engine.connect() as connection:
-        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"), redis_url)
+        mark = sent_marker(
+            connection.execution_options(isolation_level="AUTOCOMMIT"), DeliverySettings(redis_url=redis_url)
+        )
         mark(ids[0], token, NOW, "<one@example.com>")
         [line] = lines()
         assert line.startswith(f"{ids[0]}\t{token}\t")
@@ -82,6 +85,11 @@ def test_marks_reach_the_database_within_a_moment_and_at_drain(mail_site, journa
         db.session.remove()
         assert statuses(ids)[ids[0]] == ("sent", "<one@example.com>")
         assert lines() == []  # applied: the journal is emptied
+        if redis_url is not None:  # a list made again after a drain expires too
+            mark(ids[1], token, NOW, "<two@example.com>")
+            client = redis.Redis.from_url(redis_url)
+            [key] = client.keys(JOURNALS + "*")
+            assert 0 < client.pttl(key) <= DeliverySettings().journal_seconds * 1000
         mark.close()
         if redis_url is None:
             assert not list(journal_folder(db.session).glob("*.marks")), "removed when its sender ends"
@@ -93,10 +101,12 @@ KILLED_SENDER = """
     from blog import create_app
     from blog.extensions import db
     from blog.newsletter.marks import sent_marker
+    from blog.newsletter.settings import DeliverySettings
     url, instance, redis_url, token, *rows = sys.argv[1:]
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "INSTANCE_PATH": instance})
     with app.app_context(), db.engine.connect() as connection:
-        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"), redis_url or None)
+        settings = DeliverySettings(redis_url=redis_url or None)
+        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"), settings)
         for row in rows:
             mark(int(row), token, datetime.now(UTC), f"<{row}@example.com>")
         os.kill(os.getpid(), signal.SIGKILL)  # before the marks reach the database
@@ -247,7 +257,9 @@ def test_when_the_journals_redis_dies_each_mark_is_committed_before_the_next_mes
 ):
     redis_url, lines, digest_id, token, ids = redis_journal
     with mail_site.app_context(), db.engine.connect() as connection:
-        mark = sent_marker(connection.execution_options(isolation_level="AUTOCOMMIT"), redis_url)
+        mark = sent_marker(
+            connection.execution_options(isolation_level="AUTOCOMMIT"), DeliverySettings(redis_url=redis_url)
+        )
         mark(ids[0], token, NOW, "<0@example.com>")
         redis_server.kill()
         try:
@@ -274,10 +286,37 @@ def test_stale_rows_wait_while_the_journals_cannot_be_read(mail_site, redis_jour
         later = NOW + settings.claim_timeout + timedelta(seconds=1)
         redis_server.kill()
         try:
-            assert delivery.claim_batch(db.session, digest_id, settings, later)[1] == []
+            with pytest.raises(JournalsUnavailable):
+                delivery.claim_batch(db.session, digest_id, settings, later)
         finally:
             redis_server.start()
         assert delivery.claim_batch(db.session, digest_id, settings, later)[1] == ids
+
+
+def test_a_sender_that_cannot_read_the_journals_stops_and_comes_back_later(
+    mail_site, redis_journal, smtp_server, monkeypatch
+):
+    redis_url, lines, digest_id, token, ids = redis_journal
+    from blog.newsletter import postgres_marks, sending
+
+    tries = []
+
+    def unreadable(session, url):
+        tries.append(url)
+        raise JournalsUnavailable("NOPERM this user has no permissions to run the 'scan' command")
+
+    mail_site.config.update(REDIS_URL=redis_url, DELIVERY_CLAIM_TIMEOUT=0.5)
+    monkeypatch.setattr(postgres_marks, "replay_redis_journals", unreadable)
+    time.sleep(0.6)  # the week's claims go stale
+    with mail_site.app_context():
+        started = time.monotonic()
+        come_back = sending.send_next_batch(digest_id)
+        assert time.monotonic() - started < 5, "no sender waits out its task"
+        assert come_back is not None and come_back > datetime.now(UTC), "it comes back later"
+        assert 1 <= len(tries) <= 4, "each sender asked once, then stopped"
+        db.session.remove()
+        assert {status for status, _ in statuses(ids).values()} == {"claimed"}
+    assert smtp_server.messages == []
 
 
 def test_replay_from_redis_skips_damaged_lines(mail_site, redis_journal):

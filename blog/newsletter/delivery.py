@@ -3,10 +3,10 @@
 Each (digest, subscriber) pair is one Delivery row. A sender claims a batch of rows
 with a conditional UPDATE (SKIP LOCKED on PostgreSQL), sends them over its SMTP
 connection (newsletter/senders.py), and records each row as sent, with its Message-ID,
-right after the server accepts it (newsletter/marks.py: a SQLite sender's journal, applied a
-few times a second; a PostgreSQL transaction on the server's socket). A claim older than the
-claim timeout (longer than a task may run) is taken over, once the journals are applied, so
-the rows of a killed worker are sent by another. The only possible duplicate is a message
+right after the server accepts it (newsletter/marks.py: the sender's journal, a file beside
+a SQLite database or a list in Redis on PostgreSQL, applied a few times a second). A claim
+older than the claim timeout (longer than a task may run) is taken over, once the journals
+are applied, so the rows of a killed worker are sent by another. The only possible duplicate is a message
 accepted by the server in the instant between its acceptance and its record.
 
 This module commits: each commit is the record that a message left, and that
@@ -153,20 +153,15 @@ def claim_batch(
     the digest, and the last batches of a 100,000-recipient digest would each read them all.
     """
     token = secrets.token_hex(16)
-    stale = _stale(digest_id, now, settings)
-    journaled = journal_folder(session) is not None or settings.redis_url
-    # What the stale claims' senders journaled as sent is sent; journals that cannot be read
-    # (Redis away) may hold the only record of a message: then the stale rows wait.
-    if (
-        journaled
-        and session.scalar(select(Delivery.id).where(stale).limit(1)) is not None
-        and replay_journals(session, settings.redis_url) is None
-    ):
-        stale = None
-    takeable = [condition for condition in (stale, _due(digest_id, now)) if condition is not None]
+    stale = select(Delivery.id).where(_stale(digest_id, now, settings)).limit(1)
+    journaled = journal_folder(session) is not None or bool(settings.redis_url)
+    if journaled and session.scalar(stale) is not None:
+        # What the stale claims' senders journaled as sent is sent. Raises JournalsUnavailable
+        # when the journals cannot be read: a mark there may be the only record of a message.
+        replay_journals(session, settings.redis_url)
     with writing(session):
         ids: list[int] = []
-        for condition in takeable:
+        for condition in (_stale(digest_id, now, settings), _due(digest_id, now)):
             wanted = (size or settings.batch_size) - len(ids)
             if wanted:
                 ids += session.scalars(candidates(session, condition, wanted))
@@ -174,7 +169,10 @@ def claim_batch(
             # Conditional: a row another worker claimed meanwhile no longer matches (SQLite, too).
             session.execute(
                 update(Delivery)
-                .where(among(session, Delivery.id, ids), or_(*takeable))
+                .where(
+                    among(session, Delivery.id, ids),
+                    or_(_stale(digest_id, now, settings), _due(digest_id, now)),
+                )
                 .values(status=DeliveryStatus.CLAIMED, claim_token=token, claimed_at=now)
                 .execution_options(synchronize_session=False)
             )

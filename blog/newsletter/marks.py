@@ -60,19 +60,23 @@ class MarkFailed(Exception):
     """PostgreSQL refused a mark sent a few messages earlier."""
 
 
+class JournalsUnavailable(Exception):
+    """The journals in Redis cannot be read: stale rows may not be taken over until they can."""
+
+
 def sent_marker(
-    connection: Connection, redis_url: str | None = None, keep: float = DeliverySettings().journal_seconds
+    connection: Connection, settings: DeliverySettings | None = None
 ) -> Callable[[int, str, datetime, str], None]:
     """A function that marks one row sent, if this sender still holds its claim, on a connection
     in autocommit mode; its `drain()` waits until every mark made is in the database, and
     `close()` drains and lets go of what the marker holds. On PostgreSQL the journal is in the
-    Redis at `redis_url` and outlives its sender by `keep` seconds (twice the claim timeout)."""
+    Redis of `settings.redis_url`; without one, each mark is its own transaction."""
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         # Here, not above: a worker on SQLite never loads the driver (8 MiB).
         from blog.newsletter import postgres_marks
 
-        if redis_url:
-            return postgres_marks.RedisJournal(connection, redis_url, keep)
+        if settings is not None and settings.redis_url:
+            return postgres_marks.RedisJournal(connection, settings.redis_url, settings.journal_seconds)
         return postgres_marks.PipelinedMarks(connection)
     folder = journal_folder(connection)
     if folder is not None:
@@ -198,12 +202,12 @@ class JournaledMarks(DirectMarks):
             self.fd = None
 
 
-def replay_journals(session: Session, redis_url: str | None = None) -> int | None:
+def replay_journals(session: Session, redis_url: str | None = None) -> int:
     """Apply the marks in every sender's journal: beside this SQLite file (removing the
-    journals whose sender is gone), or, on PostgreSQL, in the Redis at `redis_url`. Returns
-    how many marks were read, or None when the journals could not be read. Run before rows are
-    taken over from a sender whose claim went stale: a mark it journaled is the record that
-    the message left, even if the sender died before it reached the database."""
+    journals whose sender is gone), or, on PostgreSQL, in the Redis at `redis_url` (raises
+    JournalsUnavailable when it cannot be read). Returns how many marks were read. Run before
+    rows are taken over from a sender whose claim went stale: a mark it journaled is the record
+    that the message left, even if the sender died before it reached the database."""
     if redis_url and session.get_bind().dialect.name == "postgresql":
         from blog.newsletter.postgres_marks import replay_redis_journals  # loads the driver
 

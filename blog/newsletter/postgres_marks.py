@@ -12,7 +12,6 @@ transaction onto the server's socket and reads the outcome a few marks later. Se
 PostgreSQL" in docs/architecture.md.
 """
 
-import contextlib
 import logging
 import os
 import secrets
@@ -29,7 +28,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from blog.models import DeliveryStatus
-from blog.newsletter.marks import DELIVERIES, JOURNAL_ROWS, JOURNAL_SECONDS, MARK_SENT, MarkFailed
+from blog.newsletter.marks import (
+    DELIVERIES,
+    JOURNAL_ROWS,
+    JOURNAL_SECONDS,
+    MARK_SENT,
+    JournalsUnavailable,
+    MarkFailed,
+)
 
 log = logging.getLogger(__name__)
 DEPTH = 4  # PipelinedMarks: marks on their way to the server before a sender waits for the oldest
@@ -63,8 +69,7 @@ class RedisJournal:
     def __init__(self, connection: Connection, redis_url: str, keep: float) -> None:
         self.cursor = connection.connection.dbapi_connection.cursor()
         options = {"socket_timeout": REDIS_SECONDS, "socket_connect_timeout": REDIS_SECONDS}
-        self.pool = redis.ConnectionPool.from_url(redis_url, **options)
-        self.link = None
+        self.link = redis.ConnectionPool.from_url(redis_url, **options).make_connection()
         self.waiting: list[tuple[int, str, datetime, str]] = []
         self.replies = 0  # commands sent whose replies are not read yet
         self.applied_at = time.monotonic()
@@ -80,7 +85,6 @@ class RedisJournal:
         )
         self.delete = b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key)
         try:
-            self.link = self.pool.get_connection()
             self.link.connect()
         except (redis.RedisError, OSError) as error:
             self._without_redis(error)
@@ -133,7 +137,10 @@ class RedisJournal:
         self.link = None
 
     def unapplied(self) -> set[int]:
-        """Rows marked sent whose marks are in Redis, not yet in the database."""
+        """Rows marked sent whose marks are not yet in the database: in the journal, unless
+        Redis failed too (then their claims go stale with no record, and they are sent again)."""
+        if self.waiting and self.link is None:
+            log.warning("%d marks neither in Redis nor in PostgreSQL", len(self.waiting))
         return {mark[0] for mark in self.waiting}
 
     def close(self) -> None:
@@ -144,29 +151,29 @@ class RedisJournal:
             if self.link is not None:
                 self.link.disconnect()
                 self.link = None
-            self.pool.disconnect()
 
 
-def replay_redis_journals(session: Session, redis_url: str) -> int | None:
+def replay_redis_journals(session: Session, redis_url: str) -> int:
     """Apply the marks in every sender's journal in Redis, its sender alive or not; returns how
-    many were read, or None when Redis could not be read (then no stale row may be taken over:
-    a mark there may be the only record that its message left)."""
+    many were read. Raises JournalsUnavailable when Redis cannot be read: then no stale row may
+    be taken over, since a mark there may be the only record that its message left."""
     options = {"socket_timeout": REDIS_SECONDS, "socket_connect_timeout": REDIS_SECONDS}
     client = redis.Redis.from_url(redis_url, **options)
-    marks = []
+    marks, damaged = [], 0
     try:
         for key in client.scan_iter(match=JOURNALS + "*", count=1000, _type="list"):
             for line in client.lrange(key, 0, -1):
-                fields = line.decode(errors="replace").split("\t")  # damaged: matches no claim
-                if len(fields) == 4 and fields[0].isdigit():
-                    with contextlib.suppress(ValueError):
-                        moment = datetime.fromisoformat(fields[2])
-                        marks.append((int(fields[0]), fields[1], moment, fields[3]))
+                fields = line.decode(errors="replace").split("\t")
+                try:
+                    marks.append((int(fields[0]), fields[1], datetime.fromisoformat(fields[2]), fields[3]))
+                except (ValueError, IndexError):
+                    damaged += 1
     except (redis.RedisError, OSError) as error:
-        log.warning("stale claims wait: the marks journaled in Redis cannot be read: %s", error)
-        return None
+        raise JournalsUnavailable(f"the marks journaled in Redis cannot be read: {error}") from error
     finally:
         client.close()
+    if damaged:
+        log.warning("%d damaged lines in the journals in Redis: they mark nothing", damaged)
     if marks:
         session.connection().exec_driver_sql(APPLY, columns(marks))
         session.commit()

@@ -28,7 +28,7 @@ from blog.mail.transport import SendError, Transport, transport_from_config
 from blog.models import DeliveryStatus, SubscriberStatus
 from blog.newsletter import delivery
 from blog.newsletter.mailer import DigestMailer, Recipient
-from blog.newsletter.marks import sent_marker
+from blog.newsletter.marks import JournalsUnavailable, sent_marker
 from blog.newsletter.pace import PAUSE, LocalPace, Pace, PaceUnavailable
 from blog.newsletter.settings import DeliverySettings
 
@@ -92,7 +92,7 @@ class Crew:
             except PaceUnavailable as error:
                 self.pace_lost(error)
 
-    def pace_lost(self, error: PaceUnavailable) -> None:
+    def pace_lost(self, error: Exception) -> None:
         """Redis is away: stop sending (unthrottled is not an option) and come back later."""
         log.warning("digest %s: stopping its senders: %s", self.digest_id, error)
         self.come_back(now_utc() + timedelta(seconds=self.settings.lease_ttl))
@@ -124,12 +124,16 @@ class Crew:
         # Outcomes go through one connection, marks through another in autocommit mode (one
         # round trip a message); both live as long as the sender.
         with engine.connect() as connection, engine.connect() as marking:
-            autocommit = marking.execution_options(isolation_level="AUTOCOMMIT")
-            mark_sent = sent_marker(autocommit, settings.redis_url, settings.journal_seconds)
+            mark_sent = sent_marker(marking.execution_options(isolation_level="AUTOCOMMIT"), settings)
             try:
                 while self.keep_going(lease):
                     now = now_utc()
-                    token, ids = delivery.claim_batch(session, self.digest_id, settings, now, size)
+                    try:
+                        token, ids = delivery.claim_batch(session, self.digest_id, settings, now, size)
+                    except JournalsUnavailable as error:
+                        session.rollback()
+                        self.pace_lost(error)  # Redis is away: come back when it may answer
+                        return
                     if not ids:
                         due = delivery.next_due(session, self.digest_id, settings, now)
                         session.commit()

@@ -51,9 +51,10 @@ class DeliverySettings:
 
     @property
     def journal_seconds(self) -> float:
-        """How long a sender's journal outlives it (PostgreSQL's, in Redis): twice the claim
-        timeout, so its marks are there when its rows go stale and are taken over."""
-        return 2 * self.claim_timeout.total_seconds()
+        """How long a sender's journal in Redis (PostgreSQL) outlives its last drain: a week, or
+        twice the claim timeout if that is longer. Its marks must still be there when its rows
+        are taken over, and that waits for a worker, however long the workers were away."""
+        return max(7 * 24 * 3600.0, 2 * self.claim_timeout.total_seconds())
 
     @property
     def lease_ttl(self) -> float:
