@@ -179,8 +179,11 @@ def test_preview_says_plainly_when_there_is_nothing_to_send(mail_site, console):
     assert "There are no published posts in this period" in page
     with mail_site.app_context():
         add_post("Lonely", NOW - timedelta(hours=2))
-        save_schedule(db.session, weekday=NOW.weekday(), local_time=time(8), timezone="UTC", min_posts=2,
-                      hold_for_review=False, enabled=True, now=NOW)  # fmt: skip
+        # The next run within the hour, whatever the hour: the post is in its period (a run at a
+        # fixed 08:00 had already taken it between 08:00 and 10:00 UTC).
+        upcoming = NOW + timedelta(hours=1)
+        save_schedule(db.session, weekday=upcoming.weekday(), local_time=time(upcoming.hour), timezone="UTC",
+                      min_posts=2, hold_for_review=False, enabled=True, now=NOW)  # fmt: skip
         db.session.commit()
     page = console.get("/admin/digest/preview").text
     assert "Only 1 post in this period" in page and "fewer than 2 posts" in page
