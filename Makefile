@@ -42,7 +42,7 @@ run: $(STAMP)
 	@if [ ! -e instance/.sample-posts-imported ]; then \
 		$(BIN)/weeknote import blog/sample_posts $(QUIET) && touch instance/.sample-posts-imported; \
 	fi
-	@redis_port=$${REDIS_PORT:-$$($(BIN)/python -m blog.platform.dev_redis --free-port)}; \
+	@redis_port=$${REDIS_PORT:-$$($(BIN)/python -m blog.platform.dev_redis --free-port --besides $(PORT))}; \
 	site_url=$${SITE_URL:-http://127.0.0.1:$(PORT)}; \
 	redis_url=redis://127.0.0.1:$$redis_port/0; \
 	author=$$(SITE_URL=$$site_url $(BIN)/weeknote create-author --if-none $(AUTHOR_EMAIL)) || exit 1; \

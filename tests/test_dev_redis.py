@@ -123,3 +123,26 @@ def test_redis_goes_when_its_runner_is_killed(tmp_path):
     process.kill()  # honcho's last resort after its grace period
     process.wait(10)
     wait_until(lambda: redis_servers_on(port) == [], 10, "redis-server to follow its runner")
+
+
+def test_the_free_port_for_redis_is_never_the_web_servers(monkeypatch):
+    # The web server's port is free too until it starts: make run once gave Redis the same one.
+    from blog.platform import dev_redis
+
+    ports = iter([5000, 5000, 6000])
+
+    class Socket:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            return None
+
+        def bind(self, address):
+            self.port = next(ports)
+
+        def getsockname(self):
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(dev_redis.socket, "socket", Socket)
+    assert dev_redis.free_port(besides=5000) == 6000

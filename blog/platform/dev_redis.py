@@ -30,11 +30,15 @@ def find_redis_server() -> str:
     return REDIS_SERVER_PATH
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(besides: int = 0) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, other than `besides` (the web
+    server's, which is free too until the web server starts: the two once got the same one)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port != besides:
+            return port
 
 
 def server_arguments(port: int, folder: Path) -> list[str]:
@@ -49,11 +53,12 @@ def main(argv: list[str] | None = None) -> None:
     """Print a free port (--free-port), or replace this process with redis-server."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--free-port", action="store_true", help="print a free port and exit")
+    parser.add_argument("--besides", type=int, default=0, help="with --free-port: a port not to print")
     parser.add_argument("--port", type=int, default=int(os.environ.get("REDIS_PORT") or 0))
     parser.add_argument("--dir", type=Path, default=Path("instance/redis"))
     args = parser.parse_args(argv)
     if args.free_port:
-        print(free_port())
+        print(free_port(args.besides))
         return
     if not args.port:
         parser.error("give --port or set REDIS_PORT")
