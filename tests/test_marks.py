@@ -64,6 +64,13 @@ def journal(mail_site, week, database_url, request):
         return (redis_url, lines, *claim_the_week())
 
 
+def journal_ttl(redis_url: str) -> int:
+    """Milliseconds the one journal in Redis has left."""
+    client = redis.Redis.from_url(redis_url)
+    [key] = client.keys(JOURNALS + "*")
+    return client.pttl(key)
+
+
 def statuses(ids: list[int]) -> dict[int, tuple]:
     columns = select(Delivery.id, Delivery.status, Delivery.message_id)
     rows = db.session.execute(columns.where(Delivery.id.in_(ids)))
@@ -87,9 +94,7 @@ def test_marks_reach_the_database_within_a_moment_and_at_drain(mail_site, journa
         assert lines() == []  # applied: the journal is emptied
         if redis_url is not None:  # a list made again after a drain expires too
             mark(ids[1], token, NOW, "<two@example.com>")
-            client = redis.Redis.from_url(redis_url)
-            [key] = client.keys(JOURNALS + "*")
-            assert 0 < client.pttl(key) <= DeliverySettings().journal_seconds * 1000
+            assert 0 < journal_ttl(redis_url) <= DeliverySettings().journal_seconds * 1000
         mark.close()
         if redis_url is None:
             assert not list(journal_folder(db.session).glob("*.marks")), "removed when its sender ends"
@@ -135,9 +140,7 @@ def test_a_killed_senders_journal_is_applied_before_its_rows_are_taken_over(
         if redis_url is None:
             assert lines() == [], "a dead sender's journal is removed once applied"
         else:  # it expires once every claim it could name is long stale
-            client = redis.Redis.from_url(redis_url)
-            [key] = client.keys(JOURNALS + "*")
-            assert 0 < client.pttl(key) <= settings.journal_seconds * 1000
+            assert 0 < journal_ttl(redis_url) <= settings.journal_seconds * 1000
 
 
 def test_a_live_senders_journal_is_applied_and_kept_and_a_torn_line_is_not_a_mark(mail_site, claimed):

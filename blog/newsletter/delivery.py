@@ -6,8 +6,8 @@ connection (newsletter/senders.py), and records each row as sent, with its Messa
 right after the server accepts it (newsletter/marks.py: the sender's journal, a file beside
 a SQLite database or a list in Redis on PostgreSQL, applied a few times a second). A claim
 older than the claim timeout (longer than a task may run) is taken over, once the journals
-are applied, so the rows of a killed worker are sent by another. The only possible duplicate is a message
-accepted by the server in the instant between its acceptance and its record.
+are applied, so the rows of a killed worker are sent by another. The only possible duplicate
+is a message accepted by the server in the instant between its acceptance and its record.
 
 This module commits: each commit is the record that a message left, and that
 record is what makes a retry skip it.

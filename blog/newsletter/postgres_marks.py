@@ -75,15 +75,10 @@ class RedisJournal:
         self.applied_at = time.monotonic()
         name = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}"
         key = (JOURNALS + name).encode()
+        # Built once: RPUSH's head by hand (each mark only adds its line), the others by redis-py.
         self.push = b"*3\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n" % (len(key), key)
-        expire = str(int(keep * 1000)).encode()
-        self.expire = b"*3\r\n$7\r\nPEXPIRE\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-            len(key),
-            key,
-            len(expire),
-            expire,
-        )
-        self.delete = b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key)
+        self.expire = b"".join(self.link.pack_command("PEXPIRE", key, int(keep * 1000)))
+        self.delete = b"".join(self.link.pack_command("DEL", key))
         try:
             self.link.connect()
         except (redis.RedisError, OSError) as error:
